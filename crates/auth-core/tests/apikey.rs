@@ -1,0 +1,124 @@
+//! API keys: format, checksum, digest, record checks (revocation, expiry, environment), and a
+//! proptest that no single-character change, truncation or extension of a key verifies.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use auth_core::apikey::{self, ApiKeyDigest, ApiKeyRecord, Environment, KeyPrefix, PresentedKey};
+use auth_core::rand::SystemRandom;
+use auth_core::{ErrorCode, UnixTime};
+use proptest::prelude::*;
+
+fn prefix() -> KeyPrefix {
+    KeyPrefix::new("pa").unwrap()
+}
+
+fn record(digest: ApiKeyDigest) -> ApiKeyRecord {
+    ApiKeyRecord {
+        digest,
+        environment: None,
+        expires_at: None,
+        revoked_at: None,
+    }
+}
+
+const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+#[test]
+fn issued_keys_have_the_documented_shape() {
+    let rng = SystemRandom::new();
+    let k = apikey::generate(&prefix(), Environment::Test, &rng).unwrap();
+    let text = k.expose();
+    let parts: Vec<&str> = text.split('_').collect();
+    assert_eq!(parts.len(), 4, "{text}");
+    assert_eq!(parts[0], "pa");
+    assert_eq!(parts[1], "test");
+    assert_eq!(parts[2].len(), 32);
+    assert_eq!(parts[3].len(), 8);
+    assert!(!format!("{k:?}").contains(parts[2]), "Debug must not show the key");
+    assert_eq!(
+        apikey::parse(text, &prefix()).unwrap(),
+        PresentedKey::Issued { env: Environment::Test, text }
+    );
+    let other = apikey::generate(&prefix(), Environment::Test, &rng).unwrap();
+    assert_ne!(other.expose(), text, "keys are random");
+    assert_eq!(ApiKeyDigest::from_hex(&k.digest().to_hex()).unwrap(), k.digest());
+}
+
+#[test]
+fn record_checks_revocation_expiry_environment() {
+    let rng = SystemRandom::new();
+    let k = apikey::generate(&prefix(), Environment::Live, &rng).unwrap();
+    let presented = apikey::parse(k.expose(), &prefix()).unwrap();
+    let mut r = record(k.digest());
+    r.check(&presented, NOW, Environment::Live).unwrap();
+    assert_eq!(r.check(&presented, NOW, Environment::Test).unwrap_err().code(), ErrorCode::Unauthorized);
+    r.expires_at = Some(NOW);
+    assert_eq!(r.check(&presented, NOW, Environment::Live).unwrap_err().code(), ErrorCode::ExpiredKey);
+    r.expires_at = Some(NOW.saturating_add(std::time::Duration::from_secs(1)));
+    r.check(&presented, NOW, Environment::Live).unwrap();
+    // Rotation: the old key's record is revoked at once.
+    r.revoked_at = Some(NOW);
+    let err = r.check(&presented, NOW, Environment::Live).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::RevokedKey);
+    assert!(!err.message().contains(k.expose()));
+}
+
+#[test]
+fn foreign_keys_are_opaque() {
+    // A Qredo-style Base64 key and an Altalix-style Base64 blob.
+    let qredo = "dGhpcyBpcyBhIHFyZWRvIGtleSBmb3IgdGVzdHM=";
+    let p = apikey::parse(qredo, &prefix()).unwrap();
+    assert_eq!(p, PresentedKey::Foreign(qredo));
+    record(ApiKeyDigest::of(qredo)).check(&p, NOW, Environment::Live).unwrap();
+    for bad in ["", "short", "has space in it but long", "tab\there-and-more-chars", "quote\"d-key-with-length"] {
+        assert_eq!(apikey::parse(bad, &prefix()).unwrap_err().code(), ErrorCode::Malformed, "{bad:?}");
+    }
+    assert_eq!(
+        apikey::parse(&"A".repeat(5000), &prefix()).unwrap_err().code(),
+        ErrorCode::TooLarge
+    );
+    assert!(KeyPrefix::new("Bad").is_err());
+    assert!(KeyPrefix::new("a").is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// No single-character change, truncation or extension of a valid key passes the checksum;
+    /// and even if something did, the digest would not match.
+    #[test]
+    fn damaged_keys_never_verify(pos in any::<prop::sample::Index>(), ch in any::<char>(), cut in any::<prop::sample::Index>(), extra in "[a-z0-9_]{1,8}", live in any::<bool>()) {
+        let rng = SystemRandom::new();
+        let env = if live { Environment::Live } else { Environment::Test };
+        let k = apikey::generate(&prefix(), env, &rng).unwrap();
+        let text = k.expose().to_owned();
+        let r = record(k.digest());
+
+        let mut changed: Vec<char> = text.chars().collect();
+        let i = pos.index(changed.len());
+        prop_assume!(changed[i] != ch);
+        changed[i] = ch;
+        let changed: String = changed.into_iter().collect();
+        let truncated = &text[..cut.index(text.len())];
+        let extended = format!("{text}{extra}");
+        for bad in [changed.as_str(), truncated, extended.as_str()] {
+            match apikey::parse(bad, &prefix()) {
+                // Rejected before any lookup: a typed error, never a panic.
+                Err(e) => prop_assert!(matches!(e.code(), ErrorCode::Malformed | ErrorCode::TooLarge)),
+                // Only possible when the damage removed the `pa_` prefix: it is then a foreign
+                // key, and the digest check must still fail.
+                Ok(p) => {
+                    prop_assert!(matches!(p, PresentedKey::Foreign(_)), "damaged key {bad:?} parsed as ours");
+                    prop_assert!(r.check(&p, NOW, env).is_err());
+                }
+            }
+        }
+    }
+
+    /// Any input string gives a typed result, never a panic.
+    #[test]
+    fn parse_never_panics(s in ".{0,200}") {
+        if let Ok(p) = apikey::parse(&s, &prefix()) {
+            prop_assert!(record(ApiKeyDigest::of("x")).check(&p, NOW, Environment::Live).is_err());
+        }
+    }
+}
