@@ -50,7 +50,7 @@ pub fn hex_lower(bytes: &[u8]) -> String {
 /// Decodes hex (either case).
 pub fn hex_decode(text: &str) -> Result<Vec<u8>> {
     let b = text.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(Error::malformed("hex text has an odd number of digits"));
     }
     let nib = |c: u8| match c {

@@ -33,14 +33,23 @@ fn issued_keys_have_the_documented_shape() {
     assert_eq!(parts[1], "test");
     assert_eq!(parts[2].len(), 32);
     assert_eq!(parts[3].len(), 8);
-    assert!(!format!("{k:?}").contains(parts[2]), "Debug must not show the key");
+    assert!(
+        !format!("{k:?}").contains(parts[2]),
+        "Debug must not show the key"
+    );
     assert_eq!(
         apikey::parse(text, &prefix()).unwrap(),
-        PresentedKey::Issued { env: Environment::Test, text }
+        PresentedKey::Issued {
+            env: Environment::Test,
+            text
+        }
     );
     let other = apikey::generate(&prefix(), Environment::Test, &rng).unwrap();
     assert_ne!(other.expose(), text, "keys are random");
-    assert_eq!(ApiKeyDigest::from_hex(&k.digest().to_hex()).unwrap(), k.digest());
+    assert_eq!(
+        ApiKeyDigest::from_hex(&k.digest().to_hex()).unwrap(),
+        k.digest()
+    );
 }
 
 #[test]
@@ -50,9 +59,19 @@ fn record_checks_revocation_expiry_environment() {
     let presented = apikey::parse(k.expose(), &prefix()).unwrap();
     let mut r = record(k.digest());
     r.check(&presented, NOW, Environment::Live).unwrap();
-    assert_eq!(r.check(&presented, NOW, Environment::Test).unwrap_err().code(), ErrorCode::Unauthorized);
+    assert_eq!(
+        r.check(&presented, NOW, Environment::Test)
+            .unwrap_err()
+            .code(),
+        ErrorCode::Unauthorized
+    );
     r.expires_at = Some(NOW);
-    assert_eq!(r.check(&presented, NOW, Environment::Live).unwrap_err().code(), ErrorCode::ExpiredKey);
+    assert_eq!(
+        r.check(&presented, NOW, Environment::Live)
+            .unwrap_err()
+            .code(),
+        ErrorCode::ExpiredKey
+    );
     r.expires_at = Some(NOW.saturating_add(std::time::Duration::from_secs(1)));
     r.check(&presented, NOW, Environment::Live).unwrap();
     // Rotation: the old key's record is revoked at once.
@@ -68,12 +87,26 @@ fn foreign_keys_are_opaque() {
     let qredo = "dGhpcyBpcyBhIHFyZWRvIGtleSBmb3IgdGVzdHM=";
     let p = apikey::parse(qredo, &prefix()).unwrap();
     assert_eq!(p, PresentedKey::Foreign(qredo));
-    record(ApiKeyDigest::of(qredo)).check(&p, NOW, Environment::Live).unwrap();
-    for bad in ["", "short", "has space in it but long", "tab\there-and-more-chars", "quote\"d-key-with-length"] {
-        assert_eq!(apikey::parse(bad, &prefix()).unwrap_err().code(), ErrorCode::Malformed, "{bad:?}");
+    record(ApiKeyDigest::of(qredo))
+        .check(&p, NOW, Environment::Live)
+        .unwrap();
+    for bad in [
+        "",
+        "short",
+        "has space in it but long",
+        "tab\there-and-more-chars",
+        "quote\"d-key-with-length",
+    ] {
+        assert_eq!(
+            apikey::parse(bad, &prefix()).unwrap_err().code(),
+            ErrorCode::Malformed,
+            "{bad:?}"
+        );
     }
     assert_eq!(
-        apikey::parse(&"A".repeat(5000), &prefix()).unwrap_err().code(),
+        apikey::parse(&"A".repeat(5000), &prefix())
+            .unwrap_err()
+            .code(),
         ErrorCode::TooLarge
     );
     assert!(KeyPrefix::new("Bad").is_err());

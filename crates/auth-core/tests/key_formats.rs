@@ -8,7 +8,10 @@ use auth_core::keys::{self, HmacSecret, KeyType, PrivateKey, PublicKey};
 use auth_core::rand::SystemRandom;
 use proptest::prelude::*;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testvectors/rfc9421/keys/");
+const DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../testvectors/rfc9421/keys/"
+);
 
 fn vector(name: &str) -> String {
     std::fs::read_to_string(format!("{DIR}{name}")).unwrap()
@@ -22,11 +25,28 @@ fn rfc9421_test_keys_load_and_match() {
     let err = PrivateKey::from_pem(&vector("test-key-rsa.pem")).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidKey);
     assert!(err.message().contains("primes of equal size"), "{err}");
-    assert_eq!(PublicKey::from_pem(&vector("test-key-rsa.pub.pem")).unwrap().key_type(), KeyType::Rsa);
+    assert_eq!(
+        PublicKey::from_pem(&vector("test-key-rsa.pub.pem"))
+            .unwrap()
+            .key_type(),
+        KeyType::Rsa
+    );
     for (private, public, kind) in [
-        ("test-key-rsa-pss.pem", "test-key-rsa-pss.pub.pem", KeyType::Rsa),
-        ("test-key-ecc-p256.pem", "test-key-ecc-p256.pub.pem", KeyType::EcP256),
-        ("test-key-ed25519.pem", "test-key-ed25519.pub.pem", KeyType::Ed25519),
+        (
+            "test-key-rsa-pss.pem",
+            "test-key-rsa-pss.pub.pem",
+            KeyType::Rsa,
+        ),
+        (
+            "test-key-ecc-p256.pem",
+            "test-key-ecc-p256.pub.pem",
+            KeyType::EcP256,
+        ),
+        (
+            "test-key-ed25519.pem",
+            "test-key-ed25519.pub.pem",
+            KeyType::Ed25519,
+        ),
     ] {
         let sk = PrivateKey::from_pem(&vector(private)).unwrap();
         let pk = PublicKey::from_pem(&vector(public)).unwrap();
@@ -59,7 +79,9 @@ fn smile_form_round_trips() {
         .collect();
     assert_eq!(PublicKey::from_smile_base64(&wrapped).unwrap(), pk);
     assert_eq!(
-        PublicKey::from_smile_base64("bm90IGEga2V5").unwrap_err().code(),
+        PublicKey::from_smile_base64("bm90IGEga2V5")
+            .unwrap_err()
+            .code(),
         ErrorCode::InvalidKey
     );
 }
@@ -73,15 +95,18 @@ fn private_keys_round_trip_through_every_output_form() {
         keys::generate_ed25519(&rng).unwrap(),
     ] {
         let pk = key.public_key();
-        let from8 = PrivateKey::from_pem(std::str::from_utf8(key.to_pkcs8_pem().expose()).unwrap()).unwrap();
-        let fromt = PrivateKey::from_pem(std::str::from_utf8(key.to_traditional_pem().expose()).unwrap()).unwrap();
+        let from8 = PrivateKey::from_pem(std::str::from_utf8(key.to_pkcs8_pem().expose()).unwrap())
+            .unwrap();
+        let fromt =
+            PrivateKey::from_pem(std::str::from_utf8(key.to_traditional_pem().expose()).unwrap())
+                .unwrap();
         let fromder = PrivateKey::from_der(key.to_pkcs8_der().expose()).unwrap();
         assert_eq!(from8.public_key(), pk);
         assert_eq!(fromt.public_key(), pk);
         assert_eq!(fromder.public_key(), pk);
         assert_eq!(PublicKey::from_der(&pk.to_spki_der()).unwrap(), pk);
         assert_eq!(PublicKey::from_jwk(&pk.to_jwk()).unwrap(), pk);
-        assert_eq!(format!("{key:?}").contains("redacted"), true);
+        assert!(format!("{key:?}").contains("redacted"));
     }
 }
 
@@ -90,11 +115,28 @@ fn malformed_inputs_get_typed_errors() {
     let rsa_pub = vector("test-key-rsa.pub.pem");
     let cases: Vec<(String, &str)> = vec![
         (String::new(), "empty"),
-        ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into(), "garbage DER"),
-        ("-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n".into(), "bad base64"),
-        ("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n".into(), "encrypted"),
+        (
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into(),
+            "garbage DER",
+        ),
+        (
+            "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n".into(),
+            "bad base64",
+        ),
+        (
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"
+                .into(),
+            "encrypted",
+        ),
         (rsa_pub.clone(), "public key given as private"),
-        (format!("{}{}", vector("test-key-rsa-pss.pem"), vector("test-key-rsa-pss.pem")), "two keys"),
+        (
+            format!(
+                "{}{}",
+                vector("test-key-rsa-pss.pem"),
+                vector("test-key-rsa-pss.pem")
+            ),
+            "two keys",
+        ),
         ("x".repeat(20_000), "too large"),
     ];
     for (text, what) in cases {
@@ -102,9 +144,14 @@ fn malformed_inputs_get_typed_errors() {
         assert_eq!(err.code(), ErrorCode::InvalidKey, "{what}: {err}");
     }
     // A truncated DER key fails cleanly at every cut.
-    let der = PrivateKey::from_pem(&vector("test-key-rsa-pss.pem")).unwrap().to_pkcs8_der();
+    let der = PrivateKey::from_pem(&vector("test-key-rsa-pss.pem"))
+        .unwrap()
+        .to_pkcs8_der();
     for cut in 0..der.len() {
-        assert!(PrivateKey::from_der(&der.expose()[..cut]).is_err(), "cut at {cut}");
+        assert!(
+            PrivateKey::from_der(&der.expose()[..cut]).is_err(),
+            "cut at {cut}"
+        );
     }
     let spki = PublicKey::from_pem(&rsa_pub).unwrap().to_spki_der();
     for cut in 0..spki.len() {
@@ -122,11 +169,15 @@ fn algorithm_is_bound_to_key_type() {
     let rng = SystemRandom::new();
     let ed = keys::generate_ed25519(&rng).unwrap();
     assert_eq!(
-        SigningKey::new(&ed, SignatureAlgorithm::RsaPkcs1Sha256, &rng).unwrap_err().code(),
+        SigningKey::new(&ed, SignatureAlgorithm::RsaPkcs1Sha256, &rng)
+            .unwrap_err()
+            .code(),
         ErrorCode::UnsupportedAlgorithm
     );
     assert_eq!(
-        VerifyingKey::new(&ed.public_key(), SignatureAlgorithm::EcdsaP256Sha256).unwrap_err().code(),
+        VerifyingKey::new(&ed.public_key(), SignatureAlgorithm::EcdsaP256Sha256)
+            .unwrap_err()
+            .code(),
         ErrorCode::UnsupportedAlgorithm
     );
     let secret = HmacSecret::from_bytes(&[7u8; 32]).unwrap();

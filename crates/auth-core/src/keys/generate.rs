@@ -10,7 +10,7 @@ use rsa::pkcs1::EncodeRsaPrivateKey as _;
 
 /// A new RSA key of `bits` (2048, 3072 or 4096).
 pub fn generate_rsa(bits: usize, rng: &dyn SecureRandom) -> Result<PrivateKey> {
-    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) || bits % 1024 != 0 {
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) || !bits.is_multiple_of(1024) {
         return Err(Error::invalid_key(format!(
             "RSA key size {bits} is not supported; use 2048, 3072 or 4096"
         )));

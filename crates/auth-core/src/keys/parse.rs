@@ -341,13 +341,12 @@ impl PrivateKey {
         let e = seq.unsigned_integer()?;
         let public = RsaPublicKey::from_components(n, e)?;
         // Full consistency check (primes, CRT values) by the backend, once, at load time.
-        let pair = ring::signature::RsaKeyPair::from_der(der)
-            .map_err(|e| {
-                Error::invalid_key(format!(
-                    "RSA private key rejected ({e}): it must be a consistent two-prime key with \
+        let pair = ring::signature::RsaKeyPair::from_der(der).map_err(|e| {
+            Error::invalid_key(format!(
+                "RSA private key rejected ({e}): it must be a consistent two-prime key with \
                      primes of equal size, as openssl and `generate_rsa` make"
-                ))
-            })?;
+            ))
+        })?;
         if pair.public().as_ref() != public.pkcs1_der() {
             return Err(Error::invalid_key("RSA private key is inconsistent"));
         }
