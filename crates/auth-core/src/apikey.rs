@@ -10,7 +10,6 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::rand::{SecureRandom, bytes};
 use crate::secret::{SecretBytes, ct_eq};
 use crate::time::UnixTime;
-use sha2::{Digest as _, Sha256};
 use std::fmt;
 
 /// Largest key text looked at (an Altalix key is Base64 of JSON plus 256 bytes: ~600 chars).
@@ -220,15 +219,28 @@ fn parse_issued(text: &str, ours: &KeyPrefix) -> Result<Environment> {
     }
     let (body, tail) = text.split_at(body_len);
     let checksum = tail.strip_prefix('_').ok_or_else(typo)?;
-    let expected = format!("{:08x}", crc32fast::hash(body.as_bytes()));
-    if checksum != expected {
+    // Parse the 8 lowercase hex digits and compare numbers: no allocation on this path.
+    let mut claimed = 0u32;
+    for b in checksum.bytes() {
+        let v = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return Err(typo()),
+        };
+        claimed = (claimed << 4) | u32::from(v);
+    }
+    if claimed != crc32fast::hash(body.as_bytes()) {
         return Err(typo());
     }
     let rest = &body[ours.0.len() + 1..];
     let (env, random) = rest.split_at(4);
     let env = Environment::parse(env).ok_or_else(typo)?;
     let random = random.strip_prefix('_').ok_or_else(typo)?;
-    if random.len() != RANDOM_CHARS || !random.bytes().all(|b| BASE32.contains(&b)) {
+    if random.len() != RANDOM_CHARS
+        || !random
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    {
         return Err(typo());
     }
     Ok(env)
@@ -241,7 +253,10 @@ pub struct ApiKeyDigest([u8; 32]);
 impl ApiKeyDigest {
     /// The digest of `key_text`.
     pub fn of(key_text: &str) -> Self {
-        Self(Sha256::digest(key_text.as_bytes()).into())
+        let d = ring::digest::digest(&ring::digest::SHA256, key_text.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        Self(out)
     }
 
     /// From stored bytes.
