@@ -145,6 +145,7 @@ fn ci_steps(s: &mut Steps) -> Result {
             cargo().args(["fmt", "--all", "--", "--check"]),
         )
     })?;
+    s.step("core-purity", core_purity)?;
     s.step("clippy", || {
         run(
             "clippy",
@@ -194,6 +195,92 @@ fn ci_steps(s: &mut Steps) -> Result {
     })?;
     s.step("fuzz-smoke", || fuzz_all(CI_FUZZ_SECONDS))?;
     s.step("supply-chain", supply_chain)?;
+    Ok(())
+}
+
+/// auth-core's invariant: nothing that does IO in its dependency tree, and no clock, OS RNG or
+/// IO module in its source.
+fn core_purity() -> Result {
+    const FORBIDDEN_CRATES: &[&str] = &["tokio", "hyper", "reqwest", "mio", "socket2"];
+    const FORBIDDEN_SOURCE: &[&str] = &[
+        "std::fs",
+        "std::net",
+        "std::env",
+        "std::process",
+        "SystemTime::now",
+        "Instant::now",
+        "OsRng",
+        "thread_rng",
+        "SystemRandom::new",
+    ];
+    let out = cargo()
+        .args([
+            "tree",
+            "--locked",
+            "-p",
+            "auth-core",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let bad: Vec<&str> = tree
+        .lines()
+        .filter(|l| {
+            FORBIDDEN_CRATES
+                .iter()
+                .any(|c| l.split(' ').next() == Some(*c))
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Err(format!("auth-core depends on IO crates: {bad:?}"));
+    }
+    let mut hits = Vec::new();
+    scan_sources(
+        &root().join("crates/auth-core/src"),
+        FORBIDDEN_SOURCE,
+        &mut hits,
+    )?;
+    if !hits.is_empty() {
+        return Err(format!(
+            "auth-core source uses IO, clocks or OS randomness:\n{}",
+            hits.join("\n")
+        ));
+    }
+    println!(
+        "auth-core: {} crates in its normal tree, none of {FORBIDDEN_CRATES:?}; source clean",
+        tree.lines().count()
+    );
+    Ok(())
+}
+
+fn scan_sources(dir: &Path, needles: &[&str], hits: &mut Vec<String>) -> Result {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            scan_sources(&path, needles, hits)?;
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                if let Some(needle) = needles.iter().find(|needle| code.contains(*needle)) {
+                    hits.push(format!("{}:{}: {needle}", path.display(), n + 1));
+                }
+            }
+        }
+    }
     Ok(())
 }
 

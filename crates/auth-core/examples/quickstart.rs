@@ -21,15 +21,24 @@ fn main() -> Result<()> {
     let rsa = keys::generate_rsa(2048, &rng)?;
     let public_pem = rsa.public_key().to_spki_pem();
     print!("{public_pem}");
-    println!("key id (RFC 7638 thumbprint): {}", rsa.public_key().jwk_thumbprint());
+    println!(
+        "key id (RFC 7638 thumbprint): {}",
+        rsa.public_key().jwk_thumbprint()
+    );
 
     let message = b"1605779886https://api.qredo.network/api/v1/p/company/search";
     let signer = SigningKey::new(&rsa, SignatureAlgorithm::RsaPkcs1Sha256, &rng)?;
     let signature = signer.sign(message, &rng)?;
     // The verifier side loads the uploaded PEM once and keeps the parsed key.
-    let verifier = VerifyingKey::new(&PublicKey::from_pem(&public_pem)?, SignatureAlgorithm::RsaPkcs1Sha256)?;
+    let verifier = VerifyingKey::new(
+        &PublicKey::from_pem(&public_pem)?,
+        SignatureAlgorithm::RsaPkcs1Sha256,
+    )?;
     verifier.verify(message, &signature)?;
-    println!("RSASSA-PKCS1-v1_5/SHA-256 signature ({} bytes): verified", signature.len());
+    println!(
+        "RSASSA-PKCS1-v1_5/SHA-256 signature ({} bytes): verified",
+        signature.len()
+    );
     let mut tampered = message.to_vec();
     tampered[0] ^= 1;
     match verifier.verify(&tampered, &signature) {
