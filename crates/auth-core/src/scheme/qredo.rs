@@ -1,0 +1,1 @@
+//! Qredo Partner API request signatures (PROTOCOLS.md section 5).
