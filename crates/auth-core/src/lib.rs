@@ -5,10 +5,14 @@
 #![forbid(unsafe_code)]
 
 pub mod apikey;
+pub mod content_digest;
 pub mod encoding;
 pub mod error;
 pub mod keys;
 pub mod rand;
+pub mod replay;
+pub mod request;
+pub mod scheme;
 pub mod secret;
 pub mod time;
 

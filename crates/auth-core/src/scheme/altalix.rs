@@ -1,0 +1,1 @@
+//! Altalix signed payload URLs (PROTOCOLS.md section 2).
