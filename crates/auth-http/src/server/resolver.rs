@@ -1,0 +1,314 @@
+//! How the layer finds keys: an async [`KeyResolver`] the provider implements over its store,
+//! an in-memory one, and a caching wrapper whose entries can be invalidated (a revoked key
+//! stops working at once in this process, and within the cache TTL everywhere else).
+
+use auth_core::apikey::{ApiKeyDigest, ApiKeyRecord};
+use auth_core::keys::VerifyingKey;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// A boxed, sendable future (the resolver and replay traits are object-safe).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A store could not answer. The layer fails closed: the request gets 503, never a 200.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreUnavailable(pub String);
+
+impl std::fmt::Display for StoreUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "key store unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreUnavailable {}
+
+/// An API key's record and its owner.
+#[derive(Debug, Clone)]
+pub struct ApiKeyEntry {
+    /// The partner the key belongs to.
+    pub partner: String,
+    /// Digest, environment, expiry, revocation.
+    pub record: ApiKeyRecord,
+    /// What the key may do.
+    pub scopes: Arc<[String]>,
+}
+
+/// A registered verification key and its owner.
+#[derive(Debug, Clone)]
+pub struct KeyEntry {
+    /// The partner the key belongs to.
+    pub partner: String,
+    /// The key ID it is registered under.
+    pub key_id: String,
+    /// The parsed key, bound to its algorithm.
+    pub key: Arc<VerifyingKey>,
+    /// What requests signed with it may do.
+    pub scopes: Arc<[String]>,
+}
+
+/// Looks credentials up. Every method answers `Ok(None)` for "not registered" and
+/// `Err(StoreUnavailable)` when it cannot tell.
+pub trait KeyResolver: Send + Sync + 'static {
+    /// An API key by the digest of the presented key.
+    fn api_key<'a>(
+        &'a self,
+        digest: &'a ApiKeyDigest,
+    ) -> BoxFuture<'a, Result<Option<ApiKeyEntry>, StoreUnavailable>>;
+
+    /// A verification key by key ID (RFC 9421 `keyid`, JWT `kid`, Altalix `key_id`).
+    fn verifying_key<'a>(
+        &'a self,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>>;
+
+    /// Qredo: the public key registered for the partner whose `x-api-key` has this digest.
+    fn qredo_key<'a>(
+        &'a self,
+        api_key: &'a ApiKeyDigest,
+    ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>>;
+}
+
+/// An in-memory resolver: the default for single-process use, examples and tests.
+#[derive(Default)]
+pub struct MemoryResolver {
+    api_keys: RwLock<HashMap<ApiKeyDigest, ApiKeyEntry>>,
+    keys: RwLock<HashMap<String, KeyEntry>>,
+    qredo: RwLock<HashMap<ApiKeyDigest, String>>,
+    unavailable: std::sync::atomic::AtomicBool,
+}
+
+impl MemoryResolver {
+    /// An empty resolver.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers an API key (by its record's digest).
+    pub fn add_api_key(&self, entry: ApiKeyEntry) {
+        write(&self.api_keys).insert(entry.record.digest, entry);
+    }
+
+    /// Replaces an API key's record (rotation, revocation, expiry change).
+    pub fn update_api_key(&self, digest: &ApiKeyDigest, f: impl FnOnce(&mut ApiKeyEntry)) {
+        if let Some(e) = write(&self.api_keys).get_mut(digest) {
+            f(e);
+        }
+    }
+
+    /// Registers a verification key under its key ID.
+    pub fn add_key(&self, entry: KeyEntry) {
+        write(&self.keys).insert(entry.key_id.clone(), entry);
+    }
+
+    /// Removes a verification key.
+    pub fn remove_key(&self, key_id: &str) {
+        write(&self.keys).remove(key_id);
+    }
+
+    /// Links a Qredo API key to the key ID of the partner's uploaded public key.
+    pub fn link_qredo(&self, api_key: ApiKeyDigest, key_id: &str) {
+        write(&self.qredo).insert(api_key, key_id.to_owned());
+    }
+
+    /// Simulates an outage: every lookup fails until switched back (tests the fail-closed path).
+    pub fn set_unavailable(&self, down: bool) {
+        self.unavailable
+            .store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn check_up(&self) -> Result<(), StoreUnavailable> {
+        if self.unavailable.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(StoreUnavailable(
+                "the in-memory store is marked unavailable".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+// A poisoned lock means a panic elsewhere while holding it; the maps stay consistent
+// (every write is a single insert/remove), so keep serving.
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl KeyResolver for MemoryResolver {
+    fn api_key<'a>(
+        &'a self,
+        digest: &'a ApiKeyDigest,
+    ) -> BoxFuture<'a, Result<Option<ApiKeyEntry>, StoreUnavailable>> {
+        Box::pin(async move {
+            self.check_up()?;
+            Ok(read(&self.api_keys).get(digest).cloned())
+        })
+    }
+
+    fn verifying_key<'a>(
+        &'a self,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>> {
+        Box::pin(async move {
+            self.check_up()?;
+            Ok(read(&self.keys).get(key_id).cloned())
+        })
+    }
+
+    fn qredo_key<'a>(
+        &'a self,
+        api_key: &'a ApiKeyDigest,
+    ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>> {
+        Box::pin(async move {
+            self.check_up()?;
+            let id = read(&self.qredo).get(api_key).cloned();
+            Ok(id.and_then(|id| read(&self.keys).get(&id).cloned()))
+        })
+    }
+}
+
+/// A resolver that caches answers (including "not registered") for `ttl`; call
+/// [`CachingResolver::invalidate_all`] or the targeted invalidations when keys change.
+pub struct CachingResolver<R> {
+    inner: R,
+    ttl: Duration,
+    api_keys: RwLock<HashMap<ApiKeyDigest, (Instant, Option<ApiKeyEntry>)>>,
+    keys: RwLock<HashMap<String, (Instant, Option<KeyEntry>)>>,
+    qredo: RwLock<HashMap<ApiKeyDigest, (Instant, Option<KeyEntry>)>>,
+}
+
+/// Most entries one cache map holds before it is cleared (bounds memory under key spraying).
+const MAX_CACHE_ENTRIES: usize = 100_000;
+
+impl<R: KeyResolver> CachingResolver<R> {
+    /// Caches `inner`'s answers for `ttl`.
+    pub fn new(inner: R, ttl: Duration) -> Self {
+        Self {
+            inner,
+            ttl,
+            api_keys: RwLock::default(),
+            keys: RwLock::default(),
+            qredo: RwLock::default(),
+        }
+    }
+
+    /// The wrapped resolver.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    /// Forgets everything cached.
+    pub fn invalidate_all(&self) {
+        write(&self.api_keys).clear();
+        write(&self.keys).clear();
+        write(&self.qredo).clear();
+    }
+
+    /// Forgets one API key (and any Qredo link through it).
+    pub fn invalidate_api_key(&self, digest: &ApiKeyDigest) {
+        write(&self.api_keys).remove(digest);
+        write(&self.qredo).remove(digest);
+    }
+
+    /// Forgets one key ID (and every Qredo link, which may point at it).
+    pub fn invalidate_key(&self, key_id: &str) {
+        write(&self.keys).remove(key_id);
+        write(&self.qredo).clear();
+    }
+}
+
+fn cached<K: std::hash::Hash + Eq, V: Clone>(
+    map: &RwLock<HashMap<K, (Instant, Option<V>)>>,
+    key: &K,
+    ttl: Duration,
+) -> Option<Option<V>> {
+    read(map)
+        .get(key)
+        .filter(|(at, _)| at.elapsed() < ttl)
+        .map(|(_, v)| v.clone())
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(
+    map: &RwLock<HashMap<K, (Instant, Option<V>)>>,
+    key: K,
+    value: Option<V>,
+) {
+    let mut m = write(map);
+    if m.len() >= MAX_CACHE_ENTRIES {
+        m.clear();
+    }
+    m.insert(key, (Instant::now(), value));
+}
+
+impl<R: KeyResolver> KeyResolver for CachingResolver<R> {
+    fn api_key<'a>(
+        &'a self,
+        digest: &'a ApiKeyDigest,
+    ) -> BoxFuture<'a, Result<Option<ApiKeyEntry>, StoreUnavailable>> {
+        Box::pin(async move {
+            if let Some(hit) = cached(&self.api_keys, digest, self.ttl) {
+                return Ok(hit);
+            }
+            let v = self.inner.api_key(digest).await?;
+            remember(&self.api_keys, *digest, v.clone());
+            Ok(v)
+        })
+    }
+
+    fn verifying_key<'a>(
+        &'a self,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>> {
+        Box::pin(async move {
+            if let Some(hit) = cached(&self.keys, &key_id.to_owned(), self.ttl) {
+                return Ok(hit);
+            }
+            let v = self.inner.verifying_key(key_id).await?;
+            remember(&self.keys, key_id.to_owned(), v.clone());
+            Ok(v)
+        })
+    }
+
+    fn qredo_key<'a>(
+        &'a self,
+        api_key: &'a ApiKeyDigest,
+    ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>> {
+        Box::pin(async move {
+            if let Some(hit) = cached(&self.qredo, api_key, self.ttl) {
+                return Ok(hit);
+            }
+            let v = self.inner.qredo_key(api_key).await?;
+            remember(&self.qredo, *api_key, v.clone());
+            Ok(v)
+        })
+    }
+}
+
+impl<R: KeyResolver + ?Sized> KeyResolver for Arc<R> {
+    fn api_key<'a>(
+        &'a self,
+        digest: &'a ApiKeyDigest,
+    ) -> BoxFuture<'a, Result<Option<ApiKeyEntry>, StoreUnavailable>> {
+        (**self).api_key(digest)
+    }
+
+    fn verifying_key<'a>(
+        &'a self,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>> {
+        (**self).verifying_key(key_id)
+    }
+
+    fn qredo_key<'a>(
+        &'a self,
+        api_key: &'a ApiKeyDigest,
+    ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>> {
+        (**self).qredo_key(api_key)
+    }
+}

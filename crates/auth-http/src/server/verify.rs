@@ -1,0 +1,294 @@
+//! Per-scheme verification of a buffered request: builds auth-core's borrowed view from the
+//! http parts, picks the scheme from the headers present, and runs parse -> resolve -> verify
+//! -> replay check.
+
+use super::rejection::{ErrorStyle, Rejection};
+use super::replay::ReplayVerdict;
+use super::{Principal, SchemeKind, Shared};
+use auth_core::apikey::{self, ApiKeyDigest};
+use auth_core::request::{Body, Headers, Message, Request, TargetUri};
+use auth_core::scheme::{qredo, rfc9421};
+use auth_core::{Error, ErrorCode};
+use std::time::Duration;
+
+/// Most header fields looked at.
+const MAX_FIELDS: usize = 128;
+
+pub(crate) async fn authenticate(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> Result<Principal, Rejection> {
+    let fields = header_fields(&parts.headers)?;
+    let headers = Headers::new(&fields);
+    let schemes = shared.config.schemes;
+    let has = |name: &str| headers.contains(name);
+
+    if schemes.qredo && has(qredo::HEADER_SIGN) {
+        let target = target(shared, parts, ErrorStyle::Qredo(qredo::Reason::Signature))?;
+        let req = view(
+            parts,
+            target,
+            headers,
+            body,
+            ErrorStyle::Qredo(qredo::Reason::Signature),
+        )?;
+        return verify_qredo(shared, &req).await;
+    }
+    if schemes.http_signature && has("signature-input") {
+        let target = target(shared, parts, ErrorStyle::Problem)?;
+        let req = view(parts, target, headers, body, ErrorStyle::Problem)?;
+        return verify_http_signature(shared, &req).await;
+    }
+    if schemes.api_key
+        && let Some(key) = bearer(&headers)?.or(headers.get_one("x-api-key").map_err(problem)?)
+    {
+        return verify_api_key(shared, key).await;
+    }
+    Err(Rejection::missing())
+}
+
+fn problem(e: Error) -> Rejection {
+    Rejection::new(e, ErrorStyle::Problem)
+}
+
+fn header_fields(map: &http::HeaderMap) -> Result<Vec<(&str, &str)>, Rejection> {
+    if map.len() > MAX_FIELDS {
+        return Err(problem(Error::new(
+            ErrorCode::TooLarge,
+            format!("more than {MAX_FIELDS} header fields"),
+        )));
+    }
+    // Values that are not visible ASCII are left out: a signature covering one then fails as
+    // a missing component, which is the safe direction.
+    Ok(map
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+        .collect())
+}
+
+fn target<'a>(
+    shared: &'a Shared,
+    parts: &'a http::request::Parts,
+    style: ErrorStyle,
+) -> Result<TargetUri<'a>, Rejection> {
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let (scheme, authority) = match &shared.config.public_origin {
+        Some(origin) => origin
+            .split_once("://")
+            .unwrap_or(("https", origin.as_str())),
+        None => {
+            let host = parts
+                .uri
+                .authority()
+                .map(|a| a.as_str())
+                .or_else(|| {
+                    parts
+                        .headers
+                        .get(http::header::HOST)
+                        .and_then(|h| h.to_str().ok())
+                })
+                .ok_or_else(|| {
+                    Rejection::new(Error::malformed("the request has no Host header"), style)
+                })?;
+            (parts.uri.scheme_str().unwrap_or("http"), host)
+        }
+    };
+    TargetUri::from_parts(scheme, authority, path_and_query).map_err(|e| Rejection::new(e, style))
+}
+
+fn view<'a>(
+    parts: &'a http::request::Parts,
+    target: TargetUri<'a>,
+    headers: Headers<'a>,
+    body: &'a [u8],
+    style: ErrorStyle,
+) -> Result<Request<'a>, Rejection> {
+    Request::new(
+        parts.method.as_str(),
+        target,
+        headers,
+        Body::from_bytes(body),
+    )
+    .map_err(|e| Rejection::new(e, style))
+}
+
+fn bearer<'a>(headers: &Headers<'a>) -> Result<Option<&'a str>, Rejection> {
+    let Some(value) = headers.get_one("authorization").map_err(problem)? else {
+        return Ok(None);
+    };
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(problem(Error::new(
+            ErrorCode::Unauthorized,
+            "unsupported Authorization scheme; send `Authorization: Bearer <key>`",
+        ))
+        .with_challenge("Bearer"));
+    }
+    Ok(Some(token.trim()))
+}
+
+fn unavailable(_: super::StoreUnavailable) -> Rejection {
+    Rejection::unavailable()
+}
+
+async fn verify_api_key(shared: &Shared, text: &str) -> Result<Principal, Rejection> {
+    let challenge = |e: Error| problem(e).with_challenge("Bearer error=\"invalid_token\"");
+    let presented = apikey::parse(text, &shared.config.api_key_prefix).map_err(challenge)?;
+    let entry = shared
+        .resolver
+        .api_key(&presented.digest())
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            challenge(Error::new(
+                ErrorCode::UnknownKey,
+                "API key is not recognised",
+            ))
+        })?;
+    let now = shared.clock.now();
+    entry
+        .record
+        .check(&presented, now, shared.config.environment)
+        .map_err(challenge)?;
+    Ok(Principal {
+        partner: entry.partner,
+        key_id: None,
+        scheme: SchemeKind::ApiKey,
+        scopes: entry.scopes,
+    })
+}
+
+async fn verify_qredo(shared: &Shared, req: &Request<'_>) -> Result<Principal, Rejection> {
+    let reject =
+        |e: qredo::QredoError| Rejection::new(e.error.clone(), ErrorStyle::Qredo(e.reason));
+    let api_key_error = |e: Error| Rejection::new(e, ErrorStyle::Qredo(qredo::Reason::ApiKey));
+    let parsed = qredo::parse(req).map_err(reject)?;
+    let digest = ApiKeyDigest::of(parsed.api_key());
+    // The API key's own record (revocation, expiry), then the partner's uploaded public key.
+    let entry = shared
+        .resolver
+        .api_key(&digest)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            api_key_error(Error::new(
+                ErrorCode::UnknownKey,
+                "x-api-key is not recognised",
+            ))
+        })?;
+    let presented = apikey::PresentedKey::Foreign(parsed.api_key());
+    entry
+        .record
+        .check(&presented, shared.clock.now(), shared.config.environment)
+        .map_err(api_key_error)?;
+    let key = shared
+        .resolver
+        .qredo_key(&digest)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            api_key_error(Error::new(
+                ErrorCode::UnknownKey,
+                "no public key is registered for this x-api-key; upload one first",
+            ))
+        })?;
+    let now = shared.clock.now();
+    let policy = &shared.config.qredo_policy;
+    let freshness = qredo::verify(req, &parsed, &key.key, policy, now).map_err(reject)?;
+    let verdict = match freshness {
+        qredo::Freshness::Nonce(n) => shared
+            .replay
+            .advance(&format!("qredo:nonce:{}", key.key_id), n)
+            .await
+            .map_err(unavailable)?,
+        qredo::Freshness::Timestamp(_) => {
+            // The same signed request within the window is a replay: remember the signature.
+            let sig = req
+                .headers
+                .get_one(qredo::HEADER_SIGN)
+                .ok()
+                .flatten()
+                .unwrap_or("");
+            let ttl = policy.window().saturating_mul(2);
+            shared
+                .replay
+                .check_and_insert(&format!("qredo:sig:{}:{sig}", key.key_id), ttl, now)
+                .await
+                .map_err(unavailable)?
+        }
+    };
+    if verdict == ReplayVerdict::Replayed {
+        let reason = match freshness {
+            qredo::Freshness::Nonce(_) => qredo::Reason::Nonce,
+            qredo::Freshness::Timestamp(_) => qredo::Reason::Timestamp,
+        };
+        return Err(Rejection::new(
+            Error::new(
+                ErrorCode::Replayed,
+                "this request was already received; sign a new one",
+            ),
+            ErrorStyle::Qredo(reason),
+        ));
+    }
+    Ok(Principal {
+        partner: entry.partner,
+        key_id: Some(key.key_id),
+        scheme: SchemeKind::Qredo,
+        scopes: key.scopes,
+    })
+}
+
+async fn verify_http_signature(shared: &Shared, req: &Request<'_>) -> Result<Principal, Rejection> {
+    let policy = &shared.config.http_signature_policy;
+    let msg = Message::Request(req);
+    let parsed = rfc9421::parse(&msg, policy).map_err(problem)?;
+    let key_id = parsed.keyid().ok_or_else(|| {
+        problem(Error::new(
+            ErrorCode::UnknownKey,
+            "the signature has no keyid parameter; add keyid=\"<your key ID>\"",
+        ))
+    })?;
+    let entry = shared
+        .resolver
+        .verifying_key(key_id)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            problem(Error::new(
+                ErrorCode::UnknownKey,
+                "no key is registered under this keyid",
+            ))
+        })?;
+    let now = shared.clock.now();
+    let verified = rfc9421::verify(&msg, &parsed, &entry.key, policy, now).map_err(problem)?;
+    // A nonce is single-use; without one, the signature itself is (a legitimate retry signs
+    // again with a new `created`).
+    let replay_key = match verified.nonce {
+        Some(nonce) => {
+            auth_core::replay::nonce_cache_key("rfc9421", key_id, nonce).map_err(problem)?
+        }
+        None => format!(
+            "rfc9421:sig:{key_id}:{}",
+            auth_core::encoding::b64url_encode(parsed.signature())
+        ),
+    };
+    let ttl = policy.replay_window().max(Duration::from_secs(1));
+    let verdict = shared
+        .replay
+        .check_and_insert(&replay_key, ttl, now)
+        .await
+        .map_err(unavailable)?;
+    if verdict == ReplayVerdict::Replayed {
+        return Err(problem(Error::new(
+            ErrorCode::Replayed,
+            "this signature was already used; sign the request again with a fresh nonce",
+        )));
+    }
+    Ok(Principal {
+        partner: entry.partner,
+        key_id: Some(entry.key_id),
+        scheme: SchemeKind::HttpSignature,
+        scopes: entry.scopes,
+    })
+}

@@ -1,0 +1,475 @@
+//! End to end over real sockets: a hyper server on 127.0.0.1 with the AuthLayer, driven by the
+//! real reqwest-based AuthClient, for every scheme: accepted when right; rejected with the right
+//! status and body for a wrong key, a body altered after signing, a timestamp outside the
+//! window, a replay, a missing scope, an oversized body and an unreachable store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use auth_core::apikey::{self, ApiKeyRecord, Environment, KeyPrefix};
+use auth_core::keys::{self, PrivateKey, SignatureAlgorithm, SigningKey, VerifyingKey};
+use auth_core::rand::SystemRandom;
+use auth_http::client::{
+    ApiKeyAuth, ApiKeyPlacement, AuthClient, ClientAuth, ClientError, HttpSignatureAuth, QredoAuth,
+    QredoFreshness,
+};
+use auth_http::clock::OffsetClock;
+use auth_http::server::{
+    ApiKeyEntry, AuthConfig, AuthLayer, BoxFuture, HandlerFn, KeyEntry, MemoryReplayStore,
+    MemoryResolver, Principal, require_scope,
+};
+use bytes::Bytes;
+use http_body_util::Full;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use tower_layer::Layer;
+
+const RSA_PEM: &str = include_str!("../../../testvectors/fixtures/rsa2048-pkcs1.pem");
+
+struct Server {
+    base: String,
+    resolver: Arc<MemoryResolver>,
+    api_key: String,
+    qredo_key: String,
+    rsa: PrivateKey,
+    ed: PrivateKey,
+}
+
+async fn handler(req: http::Request<Full<Bytes>>) -> http::Response<Full<Bytes>> {
+    if req.uri().path() == "/rates" {
+        if let Err(r) = require_scope(&req, "user:rate") {
+            return r.into_response();
+        }
+    }
+    let p = req.extensions().get::<Principal>().cloned();
+    let body = serde_json::json!({
+        "partner": p.as_ref().map(|p| p.partner.clone()),
+        "scheme": p.as_ref().map(|p| p.scheme.as_str()),
+        "key_id": p.as_ref().and_then(|p| p.key_id.clone()),
+    });
+    http::Response::new(Full::new(Bytes::from(body.to_string())))
+}
+
+async fn start() -> Server {
+    let rng = SystemRandom::new();
+    let resolver = Arc::new(MemoryResolver::new());
+    let prefix = KeyPrefix::new("pa").unwrap();
+    let issued = apikey::generate(&prefix, Environment::Live, &rng).unwrap();
+    let record = |digest| ApiKeyRecord {
+        digest,
+        environment: None,
+        expires_at: None,
+        revoked_at: None,
+    };
+    resolver.add_api_key(ApiKeyEntry {
+        partner: "acme".into(),
+        record: record(issued.digest()),
+        scopes: Arc::from(vec!["orders:read".to_string()]),
+    });
+    // Qredo: a foreign Base64 API key linked to the partner's RSA public key.
+    let qredo_key = "cXJlZG8tc2FuZGJveC1rZXktZm9yLXRlc3Rz".to_string();
+    let rsa = PrivateKey::from_pem(RSA_PEM).unwrap();
+    resolver.add_api_key(ApiKeyEntry {
+        partner: "qredo-partner".into(),
+        record: record(apikey::ApiKeyDigest::of(&qredo_key)),
+        scopes: Arc::from(vec![]),
+    });
+    resolver.add_key(KeyEntry {
+        partner: "qredo-partner".into(),
+        key_id: "qredo-rsa-1".into(),
+        key: Arc::new(
+            VerifyingKey::new(&rsa.public_key(), SignatureAlgorithm::RsaPkcs1Sha256).unwrap(),
+        ),
+        scopes: Arc::from(vec!["user:rate".to_string()]),
+    });
+    resolver.link_qredo(apikey::ApiKeyDigest::of(&qredo_key), "qredo-rsa-1");
+    // RFC 9421: an Ed25519 key under a key ID.
+    let ed = keys::generate_ed25519(&rng).unwrap();
+    resolver.add_key(KeyEntry {
+        partner: "sig-partner".into(),
+        key_id: "ed-key-1".into(),
+        key: Arc::new(VerifyingKey::new(&ed.public_key(), SignatureAlgorithm::Ed25519).unwrap()),
+        scopes: Arc::from(vec![]),
+    });
+
+    let mut config = AuthConfig::new(prefix, Environment::Live);
+    config.body_limit = 64 * 1024;
+    let layer = AuthLayer::new(
+        config,
+        resolver.clone(),
+        Arc::new(MemoryReplayStore::default()),
+    );
+    let service = layer.layer(HandlerFn(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(auth_http::server::serve(listener, service));
+    Server {
+        base: format!("http://{addr}"),
+        resolver,
+        api_key: issued.expose().to_owned(),
+        qredo_key,
+        rsa,
+        ed,
+    }
+}
+
+async fn json(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn client(auth: impl ClientAuth) -> AuthClient {
+    AuthClient::new(reqwest::Client::new(), Arc::new(auth))
+}
+
+/// Authorizes like the wrapped scheme, then swaps the body: the signature no longer matches.
+struct TamperBody<A>(A);
+
+impl<A: ClientAuth> ClientAuth for TamperBody<A> {
+    fn authorize<'a>(
+        &'a self,
+        req: &'a mut reqwest::Request,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(async move {
+            self.0.authorize(req, body).await?;
+            *req.body_mut() = Some(reqwest::Body::from(b"{\"amount\":9999}".to_vec()));
+            Ok(())
+        })
+    }
+}
+
+/// Sends the same authorized request twice with the raw client.
+async fn send_twice(auth: &dyn ClientAuth, url: &str, body: &'static [u8]) -> (u16, (u16, Value)) {
+    let http = reqwest::Client::new();
+    let mut req = http.post(url).body(body).build().unwrap();
+    auth.authorize(&mut req, body).await.unwrap();
+    let again = req.try_clone().unwrap();
+    let first = http.execute(req).await.unwrap().status().as_u16();
+    (first, json(http.execute(again).await.unwrap()).await)
+}
+
+fn rsa_signer(s: &Server) -> SigningKey {
+    SigningKey::new(
+        &s.rsa,
+        SignatureAlgorithm::RsaPkcs1Sha256,
+        &SystemRandom::new(),
+    )
+    .unwrap()
+}
+
+fn ed_signer(s: &Server) -> SigningKey {
+    SigningKey::new(&s.ed, SignatureAlgorithm::Ed25519, &SystemRandom::new()).unwrap()
+}
+
+#[tokio::test]
+async fn api_key_bearer_and_x_api_key() {
+    let s = start().await;
+    for placement in [ApiKeyPlacement::Bearer, ApiKeyPlacement::XApiKey] {
+        let c = client(ApiKeyAuth::new(&s.api_key, placement));
+        let (status, body) = json(
+            c.send(c.http().get(format!("{}/orders", s.base)))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["partner"], "acme");
+        assert_eq!(body["scheme"], "api_key");
+    }
+    // Wrong key (well-formed, unknown), a typo, and no credential at all.
+    let other = apikey::generate(
+        &KeyPrefix::new("pa").unwrap(),
+        Environment::Live,
+        &SystemRandom::new(),
+    )
+    .unwrap();
+    let c = client(ApiKeyAuth::new(other.expose(), ApiKeyPlacement::Bearer));
+    let resp = c
+        .send(c.http().get(format!("{}/orders", s.base)))
+        .await
+        .unwrap();
+    assert!(resp.headers().get("www-authenticate").is_some());
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let (status, body) = json(resp).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unknown_key")));
+    let mut typo = s.api_key.clone();
+    typo.replace_range(10..11, if &typo[10..11] == "a" { "b" } else { "a" });
+    let c = client(ApiKeyAuth::new(&typo, ApiKeyPlacement::Bearer));
+    let (status, body) = json(
+        c.send(c.http().get(format!("{}/orders", s.base)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("malformed")));
+    let (status, body) = json(reqwest::get(format!("{}/orders", s.base)).await.unwrap()).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    // The key lacks `user:rate`: 403, not 401.
+    let c = client(ApiKeyAuth::new(&s.api_key, ApiKeyPlacement::Bearer));
+    let (status, body) = json(
+        c.send(c.http().get(format!("{}/rates", s.base)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
+    // Rotation: revoke the record, the key is inert at once.
+    s.resolver
+        .update_api_key(&apikey::ApiKeyDigest::of(&s.api_key), |e| {
+            e.record.revoked_at = Some(auth_core::UnixTime::EPOCH);
+        });
+    let (status, body) = json(
+        c.send(c.http().get(format!("{}/orders", s.base)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("revoked_key")));
+}
+
+#[tokio::test]
+async fn qredo_signed_requests() {
+    let s = start().await;
+    let url = format!("{}/api/v1/p/company/search?limit=10", s.base);
+    let c = client(QredoAuth::new(
+        &s.qredo_key,
+        rsa_signer(&s),
+        QredoFreshness::Timestamp,
+    ));
+    let (status, body) = json(
+        c.send(c.http().post(&url).body("{\"name\":\"acme\"}"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scheme"], "qredo");
+    assert_eq!(body["key_id"], "qredo-rsa-1");
+    let (status, _) = json(c.send(c.http().get(&url)).await.unwrap()).await;
+    assert_eq!(status, 200, "GET with an empty body");
+
+    let qredo_error = |reason: &str| serde_json::json!({"code":401,"msg":"errPartnerAuth","detail":{"reason":reason}});
+    // Signed with another RSA key.
+    let other = keys::generate_rsa(2048, &SystemRandom::new()).unwrap();
+    let wrong = SigningKey::new(
+        &other,
+        SignatureAlgorithm::RsaPkcs1Sha256,
+        &SystemRandom::new(),
+    )
+    .unwrap();
+    let c = client(QredoAuth::new(
+        &s.qredo_key,
+        wrong,
+        QredoFreshness::Timestamp,
+    ));
+    assert_eq!(
+        json(c.send(c.http().post(&url).body("x")).await.unwrap()).await,
+        (401, qredo_error("signature"))
+    );
+    // Body altered after signing.
+    let c = client(TamperBody(QredoAuth::new(
+        &s.qredo_key,
+        rsa_signer(&s),
+        QredoFreshness::Timestamp,
+    )));
+    assert_eq!(
+        json(
+            c.send(c.http().post(&url).body("{\"amount\":1}"))
+                .await
+                .unwrap()
+        )
+        .await,
+        (401, qredo_error("signature"))
+    );
+    // Clock 60 s ahead of the ±30 s window.
+    let clock = OffsetClock::new();
+    clock.set_ahead_ms(60_000);
+    let c = client(QredoAuth::with_clock(
+        &s.qredo_key,
+        rsa_signer(&s),
+        QredoFreshness::Timestamp,
+        Arc::new(clock),
+    ));
+    assert_eq!(
+        json(c.send(c.http().get(&url)).await.unwrap()).await,
+        (401, qredo_error("timestamp"))
+    );
+    // Unknown API key.
+    let c = client(QredoAuth::new(
+        "dW5rbm93bi1rZXktZm9yLXRlc3Rz",
+        rsa_signer(&s),
+        QredoFreshness::Timestamp,
+    ));
+    assert_eq!(
+        json(c.send(c.http().get(&url)).await.unwrap()).await,
+        (401, qredo_error("api_key"))
+    );
+    // Replay of the exact same signed request.
+    let auth = QredoAuth::new(&s.qredo_key, rsa_signer(&s), QredoFreshness::Timestamp);
+    let (first, second) = send_twice(&auth, &url, b"{}").await;
+    assert_eq!(first, 200);
+    assert_eq!(second, (401, qredo_error("timestamp")));
+}
+
+#[tokio::test]
+async fn qredo_nonce_must_increase() {
+    let s = start().await;
+    // This server accepts x-nonce as well as x-timestamp.
+    let mut config = AuthConfig::new(KeyPrefix::new("pa").unwrap(), Environment::Live);
+    config.qredo_policy = config
+        .qredo_policy
+        .with_freshness(auth_core::scheme::qredo::FreshnessMode::TimestampOrNonce);
+    let layer = AuthLayer::new(
+        config,
+        s.resolver.clone(),
+        Arc::new(MemoryReplayStore::default()),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(auth_http::server::serve(
+        listener,
+        layer.layer(HandlerFn(handler)),
+    ));
+    let url = format!("{base}/ws");
+    let c = client(QredoAuth::new(
+        &s.qredo_key,
+        rsa_signer(&s),
+        QredoFreshness::Nonce(AtomicU64::new(100)),
+    ));
+    for _ in 0..3 {
+        assert_eq!(c.send(c.http().get(&url)).await.unwrap().status(), 200);
+    }
+    // A second client restarting its counter below the last accepted nonce.
+    let c = client(QredoAuth::new(
+        &s.qredo_key,
+        rsa_signer(&s),
+        QredoFreshness::Nonce(AtomicU64::new(50)),
+    ));
+    let (status, body) = json(c.send(c.http().get(&url)).await.unwrap()).await;
+    assert_eq!(
+        (status, &body["detail"]["reason"]),
+        (401, &Value::from("nonce"))
+    );
+}
+
+#[tokio::test]
+async fn http_message_signatures() {
+    let s = start().await;
+    let url = format!("{}/orders?page=2", s.base);
+    let c = client(HttpSignatureAuth::new("ed-key-1", ed_signer(&s)));
+    let (status, body) = json(
+        c.send(c.http().post(&url).body("{\"hello\":\"world\"}"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scheme"], "http_signature");
+    assert_eq!(body["partner"], "sig-partner");
+    assert_eq!(json(c.send(c.http().get(&url)).await.unwrap()).await.0, 200);
+
+    let code = |v: &(u16, Value)| (v.0, v.1["code"].as_str().map(str::to_owned));
+    // Unknown key ID, and a registered key ID signed by another key.
+    let c = client(HttpSignatureAuth::new("nobody", ed_signer(&s)));
+    assert_eq!(
+        code(&json(c.send(c.http().get(&url)).await.unwrap()).await),
+        (401, Some("unknown_key".into()))
+    );
+    let other = keys::generate_ed25519(&SystemRandom::new()).unwrap();
+    let wrong = SigningKey::new(&other, SignatureAlgorithm::Ed25519, &SystemRandom::new()).unwrap();
+    let c = client(HttpSignatureAuth::new("ed-key-1", wrong));
+    assert_eq!(
+        code(&json(c.send(c.http().get(&url)).await.unwrap()).await),
+        (401, Some("signature_mismatch".into()))
+    );
+    // Body altered after signing: Content-Digest no longer matches.
+    let c = client(TamperBody(HttpSignatureAuth::new(
+        "ed-key-1",
+        ed_signer(&s),
+    )));
+    assert_eq!(
+        code(
+            &json(
+                c.send(c.http().post(&url).body("{\"amount\":1}"))
+                    .await
+                    .unwrap()
+            )
+            .await
+        ),
+        (401, Some("digest_mismatch".into()))
+    );
+    // created 10 minutes ago, beyond the 5-minute maximum age.
+    let clock = OffsetClock::new();
+    clock.set_behind_ms(600_000);
+    let c = client(HttpSignatureAuth::with_clock(
+        "ed-key-1",
+        ed_signer(&s),
+        Arc::new(clock),
+    ));
+    assert_eq!(
+        code(&json(c.send(c.http().get(&url)).await.unwrap()).await),
+        (401, Some("stale_timestamp".into()))
+    );
+    // Replay.
+    let auth = HttpSignatureAuth::new("ed-key-1", ed_signer(&s));
+    let (first, second) = send_twice(&auth, &url, b"{}").await;
+    assert_eq!(first, 200);
+    assert_eq!(code(&second), (401, Some("replayed".into())));
+    // Missing scope.
+    let c = client(HttpSignatureAuth::new("ed-key-1", ed_signer(&s)));
+    assert_eq!(
+        code(
+            &json(
+                c.send(c.http().get(format!("{}/rates", s.base)))
+                    .await
+                    .unwrap()
+            )
+            .await
+        ),
+        (403, Some("insufficient_scope".into()))
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_and_store_outages() {
+    let s = start().await;
+    let url = format!("{}/orders", s.base);
+    let c = client(HttpSignatureAuth::new("ed-key-1", ed_signer(&s)));
+    let big = vec![b'a'; 65 * 1024];
+    let (status, body) = json(c.send(c.http().post(&url).body(big)).await.unwrap()).await;
+    assert_eq!((status, body["code"].as_str()), (413, Some("too_large")));
+    // Chunked (no Content-Length) oversized body: refused while reading, still 413.
+    let stream = futures_stream(70 * 1024);
+    let resp = reqwest::Client::new()
+        .post(&url)
+        .body(reqwest::Body::wrap(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    // The store is down: 503, never 200.
+    s.resolver.set_unavailable(true);
+    let c = client(ApiKeyAuth::new(&s.api_key, ApiKeyPlacement::Bearer));
+    assert_eq!(json(c.send(c.http().get(&url)).await.unwrap()).await.0, 503);
+    s.resolver.set_unavailable(false);
+    assert_eq!(json(c.send(c.http().get(&url)).await.unwrap()).await.0, 200);
+}
+
+/// A streaming body of `n` bytes in 1 KiB frames (sent chunked, without Content-Length).
+fn futures_stream(
+    n: usize,
+) -> http_body_util::StreamBody<
+    tokio_stream::Iter<std::vec::IntoIter<Result<http_body::Frame<Bytes>, std::io::Error>>>,
+> {
+    let frames: Vec<_> = (0..n / 1024)
+        .map(|_| Ok(http_body::Frame::data(Bytes::from(vec![b'b'; 1024]))))
+        .collect();
+    http_body_util::StreamBody::new(tokio_stream::iter(frames))
+}
