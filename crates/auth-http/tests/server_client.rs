@@ -35,10 +35,10 @@ struct Server {
 }
 
 async fn handler(req: http::Request<Full<Bytes>>) -> http::Response<Full<Bytes>> {
-    if req.uri().path() == "/rates" {
-        if let Err(r) = require_scope(&req, "user:rate") {
-            return r.into_response();
-        }
+    if req.uri().path() == "/rates"
+        && let Err(r) = require_scope(&req, "user:rate")
+    {
+        return r.into_response();
     }
     let p = req.extensions().get::<Principal>().cloned();
     let body = serde_json::json!({
@@ -462,12 +462,10 @@ async fn oversized_bodies_and_store_outages() {
     assert_eq!(json(c.send(c.http().get(&url)).await.unwrap()).await.0, 200);
 }
 
+type Frames = std::vec::IntoIter<Result<http_body::Frame<Bytes>, std::io::Error>>;
+
 /// A streaming body of `n` bytes in 1 KiB frames (sent chunked, without Content-Length).
-fn futures_stream(
-    n: usize,
-) -> http_body_util::StreamBody<
-    tokio_stream::Iter<std::vec::IntoIter<Result<http_body::Frame<Bytes>, std::io::Error>>>,
-> {
+fn futures_stream(n: usize) -> http_body_util::StreamBody<tokio_stream::Iter<Frames>> {
     let frames: Vec<_> = (0..n / 1024)
         .map(|_| Ok(http_body::Frame::data(Bytes::from(vec![b'b'; 1024]))))
         .collect();
