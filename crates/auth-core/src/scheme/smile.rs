@@ -1,0 +1,1 @@
+//! Smile "Signature" and legacy sec_key (placeholder).

@@ -1,0 +1,1 @@
+//! Restricted user tokens (placeholder).
