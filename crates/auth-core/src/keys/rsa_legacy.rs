@@ -19,7 +19,7 @@ use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
 use std::fmt;
 use subtle::{Choice, ConstantTimeEq};
 
-fn rsa_only<'a>(public: &'a PublicKey) -> Result<&'a RsaPublicKey> {
+fn rsa_only(public: &PublicKey) -> Result<&RsaPublicKey> {
     match public {
         PublicKey::Rsa(k) => Ok(k),
         _ => Err(Error::invalid_key("this operation needs an RSA key")),
