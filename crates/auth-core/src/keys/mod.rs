@@ -9,10 +9,14 @@ mod generate;
 mod hmac_secret;
 pub mod jwk;
 mod parse;
+mod rsa_legacy;
 
 pub use generate::{generate_ed25519, generate_p256, generate_rsa};
 pub use hmac_secret::{HmacSecret, MAX_HMAC_SECRET, MIN_HMAC_SECRET};
 pub use parse::{MAX_KEY_TEXT, MAX_RSA_BITS, MIN_RSA_BITS, PrivateKey, PublicKey, RsaPublicKey};
+pub use rsa_legacy::{
+    RsaPkcs1Decryptor, RsaRawSigner, rsa_pkcs1v15_encrypt, rsa_pkcs1v15_verify_unprefixed,
+};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::rand::SecureRandom;

@@ -2,5 +2,8 @@
 //! `parse` (pull out the key ID and claimed time), `verify`.
 
 pub mod altalix;
+pub mod jwt;
 pub mod qredo;
 pub mod rfc9421;
+pub mod smile;
+pub mod user_token;
