@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod error;
 pub mod keys;
 pub mod rand;
+pub mod scheme;
 pub mod secret;
 pub mod time;
 
