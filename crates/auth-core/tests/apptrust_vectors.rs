@@ -2,11 +2,11 @@
 //! key text form round trips and the pinned CBOR layouts of every signed or carried structure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use auth_core::ErrorCode;
 use auth_core::encoding::{b64_encode, hex_decode, hex_lower};
 use auth_core::keys::{PrivateKey, PublicKey};
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::apptrust::*;
-use auth_core::ErrorCode;
 
 const VECTORS: &str = include_str!("../../../testvectors/apptrust/protocols-section6.json");
 

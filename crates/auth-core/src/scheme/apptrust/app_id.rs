@@ -38,7 +38,7 @@ fn check_label(label: &str) -> std::result::Result<(), &'static str> {
 /// A valid app ID: a lowercase reverse-DNS name of at least two labels, each 1 to 63 of
 /// `[a-z0-9-]` not starting or ending with a dash, at most [`MAX_APP_ID_LEN`] bytes in all.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AppId(String);
+pub struct AppId(pub(super) String);
 
 impl AppId {
     /// Validates `text`; a rejection is [`crate::ErrorCode::Malformed`] saying what is wrong.
@@ -56,7 +56,9 @@ impl AppId {
             labels += 1;
         }
         if labels < 2 {
-            return Err(bad("needs at least two dot-separated labels (reverse DNS, e.g. com.acme.app)"));
+            return Err(bad(
+                "needs at least two dot-separated labels (reverse DNS, e.g. com.acme.app)",
+            ));
         }
         Ok(Self(text.to_owned()))
     }
@@ -134,7 +136,9 @@ impl AppDomain {
                 return Err(bad("has an empty or over-long label"));
             }
             if !label.bytes().all(is_label_char) {
-                return Err(bad("may only contain lowercase ASCII letters, digits and dashes"));
+                return Err(bad(
+                    "may only contain lowercase ASCII letters, digits and dashes",
+                ));
             }
         }
         Ok(Self {
@@ -153,7 +157,9 @@ impl AppDomain {
             .rsplit_once('@')
             .ok_or_else(|| Error::malformed("e-mail address has no '@'"))?;
         if local.is_empty() || local.contains('@') {
-            return Err(Error::malformed("e-mail address has an empty or invalid local part"));
+            return Err(Error::malformed(
+                "e-mail address has an empty or invalid local part",
+            ));
         }
         let domain = domain.to_ascii_lowercase();
         let (apex, tld) = domain.split_once('.').ok_or_else(|| {

@@ -151,7 +151,9 @@ impl Fields {
     pub(crate) fn text_array(&mut self, key: &str, max: usize) -> Result<Vec<String>> {
         let what = self.what;
         let Value::Array(items) = self.take(key)? else {
-            return Err(Error::malformed(format!("{what}: {key:?} must be an array")));
+            return Err(Error::malformed(format!(
+                "{what}: {key:?} must be an array"
+            )));
         };
         if items.len() > max {
             return Err(Error::malformed(format!(
@@ -194,7 +196,10 @@ mod tests {
 
     #[test]
     fn shapes_encode_as_pinned() {
-        let m = Item::Map(vec![("a", Item::Uint(0)), ("bb", Item::Array(vec![Item::Text("x")]))]);
+        let m = Item::Map(vec![
+            ("a", Item::Uint(0)),
+            ("bb", Item::Array(vec![Item::Text("x")])),
+        ]);
         assert_eq!(hex_lower(&encode(&m)), "a2616100626262816178");
         let m = Item::IndefiniteMap(vec![("a", Item::Uint(24)), ("b", Item::Map(vec![]))]);
         assert_eq!(hex_lower(&encode(&m)), "bf616118186162a0ff");

@@ -87,7 +87,12 @@ impl DeveloperCertificate {
         email: &str,
         rng: &dyn SecureRandom,
     ) -> Result<Self> {
-        Self::issue(authority, dev_pubkey, vec![AppDomain::from_email(email)?], rng)
+        Self::issue(
+            authority,
+            dev_pubkey,
+            vec![AppDomain::from_email(email)?],
+            rng,
+        )
     }
 
     /// Assembles a certificate from its parts (e.g. decoded from a manifest signature); it is
@@ -156,7 +161,11 @@ impl DeveloperCertificate {
         obj.insert("devPubkey".into(), self.dev_pubkey.to_text().into());
         obj.insert(
             "appDomains".into(),
-            self.app_domains.iter().map(|d| d.as_str()).collect::<Vec<_>>().into(),
+            self.app_domains
+                .iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .into(),
         );
         obj.insert("axSignature".into(), b64_encode(&self.ax_signature).into());
         let text = Zeroizing::new(serde_json::Value::Object(obj).to_string());
@@ -171,9 +180,8 @@ impl DeveloperCertificate {
                 "developer certificate JSON is larger than 16 KiB",
             ));
         }
-        let json: CertJson = serde_json::from_str(text).map_err(|e| {
-            Error::malformed(format!("developer certificate JSON is invalid: {e}"))
-        })?;
+        let json: CertJson = serde_json::from_str(text)
+            .map_err(|e| Error::malformed(format!("developer certificate JSON is invalid: {e}")))?;
         let json = Zeroizing::new(json);
         let certificate = Self::from_parts(
             AxPublicKey::from_text(&json.dev_pubkey)?,

@@ -24,7 +24,9 @@ fn decode_key_text(text: &str, what: &'static str) -> Result<[u8; 32]> {
         )));
     }
     let body = text.strip_prefix(PREFIX).ok_or_else(|| {
-        Error::invalid_key(format!("{what} text must start with \"0\" (format version)"))
+        Error::invalid_key(format!(
+            "{what} text must start with \"0\" (format version)"
+        ))
     })?;
     let raw = b64_decode(body, what)?;
     <[u8; 32]>::try_from(raw.as_slice())

@@ -103,9 +103,14 @@ impl ManifestSignature {
     /// Decodes the CBOR map (definite or indefinite length; unknown fields and any
     /// `sig_version` but 0 are [`ErrorCode::Malformed`]). Not verified yet.
     pub fn from_cbor(bytes: &[u8]) -> Result<Self> {
-        let mut f = Fields::new(cbor::decode(bytes, "manifest signature")?, "manifest signature")?;
+        let mut f = Fields::new(
+            cbor::decode(bytes, "manifest signature")?,
+            "manifest signature",
+        )?;
         if f.uint("sig_version")? != SIG_VERSION {
-            return Err(Error::malformed("manifest signature: sig_version must be 0"));
+            return Err(Error::malformed(
+                "manifest signature: sig_version must be 0",
+            ));
         }
         let dev_signature = decode_signature(&f.text("dev_signature")?, "dev_signature")?;
         let dev_pubkey = AxPublicKey::from_text(&f.text("devPubkey")?)?;
@@ -255,8 +260,9 @@ impl AppManifest {
                 "manifest JSON is larger than 16 KiB",
             )));
         }
-        serde_json::from_str(text)
-            .map_err(|e| manifest_invalid(Error::malformed(format!("manifest JSON is invalid: {e}"))))
+        serde_json::from_str(text).map_err(|e| {
+            manifest_invalid(Error::malformed(format!("manifest JSON is invalid: {e}")))
+        })
     }
 
     /// The JSON form.

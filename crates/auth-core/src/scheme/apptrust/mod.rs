@@ -20,21 +20,32 @@
 //! ([`cbor`] encodes exactly those shapes; decoding is bounded). Errors carry the Actyx code
 //! the HTTP layer renders as `{"code", "message"}` ([`AppTrustError`]).
 
+mod admin;
 mod app_id;
+mod app_token;
 pub(crate) mod cbor;
 mod certificate;
 mod error;
 mod keytext;
+mod license;
 mod manifest;
+mod node_policy;
 
+pub use admin::{AdminChange, AdminDecision, AuthorizedUsers, EnrolOutcome, MAX_AUTHORIZED_USERS};
 pub use app_id::{AppDomain, AppId, MAX_APP_ID_LEN, MAX_LABEL_LEN, TRIAL_PREFIX};
+pub use app_token::{
+    AppToken, DEFAULT_TOKEN_VALIDITY, Epoch, MAX_TOKEN_LEN, TOKEN_PREFIX, TokenIssuer,
+    TokenVerifier, bearer_token_from_header,
+};
 pub use certificate::{CertificateFile, DeveloperCertificate, MAX_APP_DOMAINS};
 pub use error::{ActyxCode, AppTrustError, LicenseProblem};
 pub use keytext::{
     AuthorityKey, AxPublicKey, KEY_TEXT_LEN, private_key_from_text, private_key_to_text,
     signing_key_from_text,
 };
+pub use license::{License, MAX_LICENSE_LEN, NODE_LICENSE_APP_ID};
 pub use manifest::{
     AppManifest, AppMode, MAX_DISPLAY_NAME_LEN, MAX_MANIFEST_JSON_LEN, MAX_VERSION_LEN,
     ManifestSignature, VerifiedManifest, manifest_signing_bytes,
 };
+pub use node_policy::{Licensing, NodeLicensing};
