@@ -102,6 +102,13 @@ impl Licensing {
         let NodeLicensing::License(text) = &self.node else {
             return Ok(());
         };
+        if text.trim().is_empty() {
+            return Err(AppTrustError::license(
+                ActyxCode::NodeUnauthorized,
+                LicenseProblem::Missing,
+                "the node has no license; set licensing.node to a license key or \"development\"",
+            ));
+        }
         License::from_key_text(text)
             .and_then(|l| l.verify(authority, &self.node_subject, now))
             .map_err(|e| e.with_code(ActyxCode::NodeUnauthorized))
