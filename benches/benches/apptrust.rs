@@ -1,5 +1,6 @@
 //! App trust chain benchmarks: manifest verification and app-token verification, each next
 //! to the bare ring Ed25519 verification of the same signature(s) in the same run.
+#![allow(clippy::expect_used)] // setup outside the timed loops; a failure there is a broken bench
 
 use auth_core::UnixTime;
 use auth_core::encoding::b64url_decode;
