@@ -13,6 +13,9 @@ use ciborium_ll::{Encoder, Header};
 
 /// Upper bound for any CBOR input of the trust chain.
 pub(crate) const MAX_CBOR_LEN: usize = 8 * 1024;
+/// Most entries a decoded map may have (the largest structure has 5 fields); keeps the
+/// duplicate-key check cheap on hostile input.
+const MAX_MAP_ENTRIES: usize = 16;
 /// Nesting bound (the deepest legitimate structure, a license, has depth 3).
 const MAX_DEPTH: usize = 8;
 
@@ -102,6 +105,11 @@ impl Fields {
         let Value::Map(map) = value else {
             return Err(Error::malformed(format!("{what} must be a CBOR map")));
         };
+        if map.len() > MAX_MAP_ENTRIES {
+            return Err(Error::malformed(format!(
+                "{what} has more than {MAX_MAP_ENTRIES} fields"
+            )));
+        }
         let mut entries = Vec::with_capacity(map.len());
         for (k, v) in map {
             let Value::Text(k) = k else {
@@ -220,6 +228,13 @@ mod tests {
         // duplicate keys
         let dup = encode(&Item::Map(vec![("a", Item::Uint(1)), ("a", Item::Uint(2))]));
         assert!(Fields::new(decode(&dup, "x").unwrap(), "x").is_err());
+        // too many fields
+        let many: Vec<(String, Item<'_>)> =
+            (0..17).map(|i| (format!("k{i}"), Item::Uint(0))).collect();
+        let many = encode(&Item::Map(
+            many.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(),
+        ));
+        assert!(Fields::new(decode(&many, "x").unwrap(), "x").is_err());
         // unknown field
         let extra = encode(&Item::Map(vec![("a", Item::Uint(1)), ("z", Item::Uint(2))]));
         let mut f = Fields::new(decode(&extra, "x").unwrap(), "x").unwrap();
