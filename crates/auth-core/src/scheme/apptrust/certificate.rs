@@ -6,7 +6,7 @@ use super::app_id::{AppDomain, AppId};
 use super::cbor::{Item, encode};
 use super::keytext::{
     AuthorityKey, AxPublicKey, decode_signature, ed25519_signer, private_key_from_text,
-    private_key_to_text,
+    private_key_to_text, sign_ed25519,
 };
 use crate::encoding::b64_encode;
 use crate::error::{Error, ErrorCode, Result};
@@ -69,9 +69,11 @@ impl DeveloperCertificate {
     ) -> Result<Self> {
         ed25519_signer(authority, "authority")?;
         check_domain_count(app_domains.len())?;
-        let sig = authority.sign(&Self::signing_bytes(&dev_pubkey, &app_domains), rng)?;
-        let ax_signature = <[u8; 64]>::try_from(sig.as_slice())
-            .map_err(|_| Error::new(ErrorCode::Internal, "Ed25519 signature is not 64 bytes"))?;
+        let ax_signature = sign_ed25519(
+            authority,
+            &Self::signing_bytes(&dev_pubkey, &app_domains),
+            rng,
+        )?;
         Ok(Self {
             dev_pubkey,
             app_domains,

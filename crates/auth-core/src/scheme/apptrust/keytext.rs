@@ -180,6 +180,17 @@ impl AuthorityKey {
     }
 }
 
+/// Signs `message` with an Ed25519 key, as the fixed-size signature.
+pub(crate) fn sign_ed25519(
+    key: &SigningKey,
+    message: &[u8],
+    rng: &dyn SecureRandom,
+) -> Result<[u8; 64]> {
+    let sig = key.sign(message, rng)?;
+    <[u8; 64]>::try_from(sig.as_slice())
+        .map_err(|_| Error::new(ErrorCode::Internal, "Ed25519 signature is not 64 bytes"))
+}
+
 /// Decodes a Base64 Ed25519 signature (64 bytes).
 pub(crate) fn decode_signature(text: &str, what: &'static str) -> Result<[u8; 64]> {
     if text.len() > 100 {

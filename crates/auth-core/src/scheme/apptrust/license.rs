@@ -5,9 +5,9 @@
 use super::app_id::AppId;
 use super::cbor::{self, Fields, Item, encode};
 use super::error::{ActyxCode, AppTrustError, LicenseProblem};
-use super::keytext::{AuthorityKey, decode_signature, ed25519_signer};
+use super::keytext::{AuthorityKey, decode_signature, ed25519_signer, sign_ed25519};
 use crate::encoding::{b64_decode, b64_encode};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, Result};
 use crate::keys::SigningKey;
 use crate::rand::SecureRandom;
 use crate::time::UnixTime;
@@ -62,8 +62,13 @@ fn license_error(problem: LicenseProblem, message: impl Into<String>) -> AppTrus
     AppTrustError::license(ActyxCode::AppUnauthorized, problem, message)
 }
 
-fn signing_bytes(app_id: &str, expires_at: &str, created_at: &str) -> Vec<u8> {
-    encode(&Item::Map(vec![
+/// The signed fields, in field order: `licenseVersion`, `licenseType`, `createdAt`.
+fn signed_entries<'a>(
+    app_id: &'a str,
+    expires_at: &'a str,
+    created_at: &'a str,
+) -> Vec<(&'a str, Item<'a>)> {
+    vec![
         ("licenseVersion", Item::Uint(LICENSE_VERSION)),
         (
             "licenseType",
@@ -76,7 +81,7 @@ fn signing_bytes(app_id: &str, expires_at: &str, created_at: &str) -> Vec<u8> {
             )]),
         ),
         ("createdAt", Item::Text(created_at)),
-    ]))
+    ]
 }
 
 impl License {
@@ -93,25 +98,25 @@ impl License {
         check_email(requester_email)?;
         let expires_at = TimeText::from_time(expires_at);
         let created_at = TimeText::from_time(created_at);
-        let sig = authority.sign(
-            &signing_bytes(app_id.as_str(), &expires_at.text, &created_at.text),
-            rng,
-        )?;
-        let signature = <[u8; 64]>::try_from(sig.as_slice())
-            .map_err(|_| Error::new(ErrorCode::Internal, "Ed25519 signature is not 64 bytes"))?;
-        Ok(Self {
+        let mut license = Self {
             app_id,
             expires_at,
             created_at,
-            signature,
+            signature: [0; 64],
             requester_email: requester_email.to_owned(),
-        })
+        };
+        license.signature = sign_ed25519(authority, &license.signing_bytes(), rng)?;
+        Ok(license)
     }
 
     /// The bytes the authority signs: definite CBOR `{"licenseVersion": 0, "licenseType":
     /// {"expiring": {"appId", "expiresAt"}}, "createdAt"}`, times as their exact text.
     pub fn signing_bytes(&self) -> Vec<u8> {
-        signing_bytes(
+        encode(&Item::Map(self.signed_entries()))
+    }
+
+    fn signed_entries(&self) -> Vec<(&str, Item<'_>)> {
+        signed_entries(
             self.app_id.as_str(),
             &self.expires_at.text,
             &self.created_at.text,
@@ -121,25 +126,13 @@ impl License {
     /// The indefinite-length CBOR map of the license key.
     pub fn to_cbor(&self) -> Vec<u8> {
         let sig = b64_encode(&self.signature);
-        encode(&Item::IndefiniteMap(vec![
-            ("licenseVersion", Item::Uint(LICENSE_VERSION)),
-            (
-                "licenseType",
-                Item::Map(vec![(
-                    "expiring",
-                    Item::Map(vec![
-                        ("appId", Item::Text(self.app_id.as_str())),
-                        ("expiresAt", Item::Text(&self.expires_at.text)),
-                    ]),
-                )]),
-            ),
-            ("createdAt", Item::Text(&self.created_at.text)),
-            ("signature", Item::Text(&sig)),
-            (
-                "requester",
-                Item::Map(vec![("email", Item::Text(&self.requester_email))]),
-            ),
-        ]))
+        let mut entries = self.signed_entries();
+        entries.push(("signature", Item::Text(&sig)));
+        entries.push((
+            "requester",
+            Item::Map(vec![("email", Item::Text(&self.requester_email))]),
+        ));
+        encode(&Item::IndefiniteMap(entries))
     }
 
     /// Decodes the CBOR map (definite or indefinite; unknown fields, other license versions

@@ -6,7 +6,7 @@ use super::app_id::AppId;
 use super::cbor::{self, Fields, Item, encode};
 use super::certificate::{DeveloperCertificate, MAX_APP_DOMAINS, parse_domains};
 use super::error::{ActyxCode, AppTrustError};
-use super::keytext::{AuthorityKey, AxPublicKey, decode_signature, ed25519_signer};
+use super::keytext::{AuthorityKey, AxPublicKey, decode_signature, ed25519_signer, sign_ed25519};
 use crate::encoding::{b64_decode, b64_encode};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::SigningKey;
@@ -225,9 +225,11 @@ impl AppManifest {
                 format!("app ID {app_id} is not under the certificate's app domains"),
             ));
         }
-        let sig = dev_key.sign(&manifest_signing_bytes(&app_id, display_name, version), rng)?;
-        let dev_signature = <[u8; 64]>::try_from(sig.as_slice())
-            .map_err(|_| Error::new(ErrorCode::Internal, "Ed25519 signature is not 64 bytes"))?;
+        let dev_signature = sign_ed25519(
+            dev_key,
+            &manifest_signing_bytes(&app_id, display_name, version),
+            rng,
+        )?;
         Ok(Self {
             app_id,
             display_name: display_name.to_owned(),
