@@ -609,3 +609,33 @@ fn racing_first_callers_enrol_exactly_one() {
         assert_eq!(list.version(), 1);
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn tokens_round_trip(
+        label in "[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?",
+        version in "[ -~]{1,64}",
+        created in 0u64..4_000_000_000_000,
+        epoch in proptest::prelude::any::<u64>(),
+        validity in 1u64..(30 * DAY),
+        is_trial in proptest::prelude::any::<bool>(),
+    ) {
+        let (i, pk) = issuer(epoch);
+        let i = i.with_validity(Duration::from_secs(validity)).unwrap();
+        let mut m = if is_trial { trial(&format!("com.example.{label}")) } else { signed(&format!("com.acme.{label}")) };
+        m.version = version.clone();
+        let created = UnixTime::from_millis(created);
+        let token = i.issue(&m, created, &rng()).unwrap();
+        proptest::prop_assert!(token.len() <= MAX_TOKEN_LEN);
+        let t = TokenVerifier::new(&pk, Epoch(epoch)).unwrap().verify(&token, created).unwrap();
+        proptest::prop_assert_eq!(&t.app_id, &m.app_id);
+        proptest::prop_assert_eq!(&t.app_version, &version);
+        proptest::prop_assert_eq!(t.mode, m.mode);
+        proptest::prop_assert_eq!(t.created, created);
+        proptest::prop_assert_eq!(t.valid_for.as_secs(), validity);
+        let expired = TokenVerifier::new(&pk, Epoch(epoch)).unwrap().verify(&token, t.expires_at()).unwrap_err();
+        proptest::prop_assert_eq!(expired.code(), ActyxCode::TokenExpired);
+    }
+}

@@ -198,3 +198,18 @@ fn manifest_signature_blob_is_an_indefinite_map_in_field_order() {
     let back = ManifestSignature::from_cbor(&blob).unwrap();
     assert_eq!(back.to_cbor(), blob);
 }
+
+proptest::proptest! {
+    #[test]
+    fn key_text_round_trips(raw in proptest::array::uniform32(0u8..)) {
+        let pk = AxPublicKey::from_bytes(raw);
+        let text = pk.to_text();
+        proptest::prop_assert_eq!(text.len(), KEY_TEXT_LEN);
+        proptest::prop_assert!(text.starts_with('0'));
+        proptest::prop_assert_eq!(AxPublicKey::from_text(&text).unwrap(), pk);
+        let k = private_key_from_text(&text).unwrap();
+        let back = private_key_to_text(&k).unwrap();
+        proptest::prop_assert_eq!(back.as_str(), text.as_str());
+        proptest::prop_assert_eq!(k.ed25519_seed().unwrap(), &raw[..]);
+    }
+}
