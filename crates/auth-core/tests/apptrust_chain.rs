@@ -775,3 +775,45 @@ proptest! {
         back.verify(&s.authority_key, &app_id, UnixTime::from_millis(expires - 1)).unwrap();
     }
 }
+
+#[test]
+fn every_bit_of_the_signature_blob_and_license_matters() {
+    let s = setup();
+    let m = signed_manifest(&s, "com.actyx.auth-test");
+    let blob = b64_decode(m.signature().unwrap(), "x").unwrap();
+    for i in 0..blob.len() {
+        for bit in [0x01u8, 0x20, 0x80] {
+            let mut b = blob.clone();
+            b[i] ^= bit;
+            let mutated = AppManifest::from_parts(
+                m.app_id().clone(),
+                m.display_name(),
+                m.version(),
+                Some(b64_encode(&b)),
+            );
+            let e = mutated.verify(&s.authority_key).unwrap_err();
+            assert_eq!(
+                e.code(),
+                ActyxCode::ManifestInvalid,
+                "byte {i} bit {bit:#x}"
+            );
+        }
+    }
+    let l = license(&s, "com.actyx.auth-test");
+    let raw = l.to_cbor();
+    let app = AppId::parse("com.actyx.auth-test").unwrap();
+    // The requester e-mail is carried but not signed (as in the format): skip its bytes.
+    let email_at = raw
+        .windows(19)
+        .position(|w| w == b"jane@awesome-si.com")
+        .unwrap();
+    for i in (0..raw.len()).filter(|i| !(email_at..email_at + 19).contains(i)) {
+        for bit in [0x01u8, 0x20, 0x80] {
+            let mut b = raw.clone();
+            b[i] ^= bit;
+            let r = License::from_key_text(&b64_encode(&b))
+                .and_then(|l| l.verify(&s.authority_key, &app, UnixTime::from_secs(CREATED)));
+            assert!(r.is_err(), "license byte {i} bit {bit:#x} went unnoticed");
+        }
+    }
+}

@@ -639,3 +639,17 @@ proptest::proptest! {
         proptest::prop_assert_eq!(expired.code(), ActyxCode::TokenExpired);
     }
 }
+
+#[test]
+fn every_character_of_a_token_matters() {
+    let (i, pk) = issuer(2);
+    let v = TokenVerifier::new(&pk, Epoch(2)).unwrap();
+    let now = UnixTime::from_secs(NOW);
+    let token = i.issue(&signed("com.acme.app"), now, &rng()).unwrap();
+    for (at, c) in token.char_indices() {
+        let other = if c == 'A' { 'B' } else { 'A' };
+        let mut t = token.clone();
+        t.replace_range(at..at + 1, &other.to_string());
+        assert!(v.verify(&t, now).is_err(), "character {at} went unnoticed");
+    }
+}
