@@ -266,9 +266,9 @@ fn manifest_json_round_trip_and_verify() {
     let back = AppManifest::from_json(&json).unwrap();
     assert_eq!(back, m);
     let ok = back.verify(&s.authority_key).unwrap();
-    assert_eq!(ok.mode, AppMode::Signed);
-    assert_eq!(ok.app_id.as_str(), "com.actyx.auth-test");
-    assert_eq!(ok.developer, Some(s.dev));
+    assert_eq!(ok.mode(), AppMode::Signed);
+    assert_eq!(ok.app_id().as_str(), "com.actyx.auth-test");
+    assert_eq!(ok.developer(), Some(&s.dev));
 
     // The signature blob round-trips through ManifestSignature.
     let blob = ManifestSignature::from_base64(m.signature().unwrap()).unwrap();
@@ -293,8 +293,8 @@ fn trial_manifests_are_unsigned_only_under_com_example() {
         .unwrap()
         .verify(&s.authority_key)
         .unwrap();
-    assert_eq!(ok.mode, AppMode::Trial);
-    assert_eq!(ok.developer, None);
+    assert_eq!(ok.mode(), AppMode::Trial);
+    assert_eq!(ok.developer(), None);
 
     assert_eq!(
         AppManifest::trial(AppId::parse("com.actyx.my-app").unwrap(), "x", "1")
@@ -319,7 +319,7 @@ fn trial_manifests_are_unsigned_only_under_com_example() {
 
     // A signed manifest under com.example. is signed mode.
     let m = signed_manifest(&s, "com.example.signed");
-    assert_eq!(m.verify(&s.authority_key).unwrap().mode, AppMode::Signed);
+    assert_eq!(m.verify(&s.authority_key).unwrap().mode(), AppMode::Signed);
 }
 
 #[test]
@@ -768,7 +768,7 @@ proptest! {
         let back = AppManifest::from_json(&m.to_json()).unwrap();
         prop_assert_eq!(&back, &m);
         let ok = back.verify(&s.authority_key).unwrap();
-        prop_assert_eq!(ok.display_name, name);
+        prop_assert_eq!(ok.display_name(), name.as_str());
         let l = License::issue(&s.authority, app_id.clone(), UnixTime::from_millis(expires), UnixTime::EPOCH, "a@b.c", &s.rng).unwrap();
         let back = License::from_key_text(&l.to_key_text()).unwrap();
         prop_assert_eq!(&back, &l);

@@ -59,12 +59,12 @@ fn python_cbor2_and_cryptography_agree_both_ways() {
     let authority_key = AuthorityKey::from_text(AUTHORITY_PUBLIC).unwrap();
     let m = AppManifest::from_json(out["manifest_json"].as_str().unwrap()).unwrap();
     let ok = m.verify(&authority_key).unwrap();
-    assert_eq!(ok.app_id.as_str(), "com.python.made-here");
-    assert_eq!(ok.mode, AppMode::Signed);
+    assert_eq!(ok.app_id().as_str(), "com.python.made-here");
+    assert_eq!(ok.mode(), AppMode::Signed);
     let l = License::from_key_text(out["license_text"].as_str().unwrap()).unwrap();
     assert_eq!(l.expires_at(), UnixTime::from_millis(1_927_857_906_789));
     let now = UnixTime::from_secs(1_800_000_000);
-    l.verify(&authority_key, &ok.app_id, now).unwrap();
+    l.verify(&authority_key, ok.app_id(), now).unwrap();
     let policy = Licensing::licensed(
         License::issue(
             &authority,
@@ -77,7 +77,7 @@ fn python_cbor2_and_cryptography_agree_both_ways() {
         .unwrap()
         .to_key_text(),
         [(
-            ok.app_id.clone(),
+            ok.app_id().clone(),
             out["license_text"].as_str().unwrap().to_owned(),
         )]
         .into(),

@@ -51,21 +51,45 @@ fn lic(app_id: &str, expires: u64) -> String {
     .to_key_text()
 }
 
+const DEV_PRIVATE: &str = "08lUw93C+xzdxBcsYOoPVjzn8IHPJtnJW9Y/WyEu4v64=";
+
+/// A really verified manifest (VerifiedManifest cannot be made otherwise), signed by the
+/// vector developer key under a certificate for com.acme.* and com.example.*.
+fn signed_version(app_id: &str, version: &str) -> VerifiedManifest {
+    let r = rng();
+    let dev_key = signing_key_from_text(DEV_PRIVATE, &r).unwrap();
+    let dev = AxPublicKey::from_public_key(dev_key.public_key().unwrap()).unwrap();
+    let domains = vec![
+        AppDomain::parse("com.acme.*").unwrap(),
+        AppDomain::parse("com.example.*").unwrap(),
+    ];
+    let cert = DeveloperCertificate::issue(&authority(), dev, domains, &r).unwrap();
+    AppManifest::sign(
+        &dev_key,
+        &cert,
+        AppId::parse(app_id).unwrap(),
+        "App",
+        version,
+        &r,
+    )
+    .unwrap()
+    .verify(&authority_key())
+    .unwrap()
+}
+
 fn signed(app_id: &str) -> VerifiedManifest {
-    VerifiedManifest {
-        app_id: AppId::parse(app_id).unwrap(),
-        display_name: "App".into(),
-        version: "1.0.0".into(),
-        mode: AppMode::Signed,
-        developer: None,
-    }
+    signed_version(app_id, "1.0.0")
+}
+
+fn trial_version(app_id: &str, version: &str) -> VerifiedManifest {
+    AppManifest::trial(AppId::parse(app_id).unwrap(), "App", version)
+        .unwrap()
+        .verify(&authority_key())
+        .unwrap()
 }
 
 fn trial(app_id: &str) -> VerifiedManifest {
-    VerifiedManifest {
-        mode: AppMode::Trial,
-        ..signed(app_id)
-    }
+    trial_version(app_id, "1.0.0")
 }
 
 fn apps(entries: &[(&str, String)]) -> BTreeMap<AppId, String> {
@@ -624,15 +648,18 @@ proptest::proptest! {
     ) {
         let (i, pk) = issuer(epoch);
         let i = i.with_validity(Duration::from_secs(validity)).unwrap();
-        let mut m = if is_trial { trial(&format!("com.example.{label}")) } else { signed(&format!("com.acme.{label}")) };
-        m.version = version.clone();
+        let m = if is_trial {
+            trial_version(&format!("com.example.{label}"), &version)
+        } else {
+            signed_version(&format!("com.acme.{label}"), &version)
+        };
         let created = UnixTime::from_millis(created);
         let token = i.issue(&m, created, &rng()).unwrap();
         proptest::prop_assert!(token.len() <= MAX_TOKEN_LEN);
         let t = TokenVerifier::new(&pk, Epoch(epoch)).unwrap().verify(&token, created).unwrap();
-        proptest::prop_assert_eq!(&t.app_id, &m.app_id);
+        proptest::prop_assert_eq!(&t.app_id, m.app_id());
         proptest::prop_assert_eq!(&t.app_version, &version);
-        proptest::prop_assert_eq!(t.mode, m.mode);
+        proptest::prop_assert_eq!(t.mode, m.mode());
         proptest::prop_assert_eq!(t.created, created);
         proptest::prop_assert_eq!(t.valid_for.as_secs(), validity);
         let expired = TokenVerifier::new(&pk, Epoch(epoch)).unwrap().verify(&token, t.expires_at()).unwrap_err();

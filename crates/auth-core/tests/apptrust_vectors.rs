@@ -158,8 +158,8 @@ fn manifest_vector_reproduces_cbor_and_dev_signature() {
     );
     let authority_key = AuthorityKey::from_text(s(&v, &["authority_public"])).unwrap();
     let ok = m.verify(&authority_key).unwrap();
-    assert_eq!(ok.mode, AppMode::Signed);
-    assert_eq!(ok.developer, Some(dev));
+    assert_eq!(ok.mode(), AppMode::Signed);
+    assert_eq!(ok.developer(), Some(&dev));
 }
 
 #[test]

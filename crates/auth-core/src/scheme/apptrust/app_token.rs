@@ -168,9 +168,9 @@ impl TokenIssuer {
         rng: &dyn SecureRandom,
     ) -> Result<String> {
         let token = AppToken {
-            app_id: manifest.app_id.clone(),
-            app_version: manifest.version.clone(),
-            mode: manifest.mode,
+            app_id: manifest.app_id().clone(),
+            app_version: manifest.version().to_owned(),
+            mode: manifest.mode(),
             created: now,
             valid_for: self.validity,
             epoch: self.epoch,

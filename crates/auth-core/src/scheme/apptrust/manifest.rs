@@ -153,17 +153,42 @@ pub struct AppManifest {
 
 /// A manifest that passed [`AppManifest::verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Only [`AppManifest::verify`] makes one, so licensing and token issuing cannot be handed a
+/// manifest that skipped verification.
 pub struct VerifiedManifest {
+    app_id: AppId,
+    display_name: String,
+    version: String,
+    mode: AppMode,
+    developer: Option<AxPublicKey>,
+}
+
+impl VerifiedManifest {
     /// The app ID.
-    pub app_id: AppId,
+    pub fn app_id(&self) -> &AppId {
+        &self.app_id
+    }
+
     /// The display name.
-    pub display_name: String,
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
     /// The version.
-    pub version: String,
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
     /// Trial (unsigned, `com.example.`) or signed.
-    pub mode: AppMode,
+    pub fn mode(&self) -> AppMode {
+        self.mode
+    }
+
     /// The developer key that signed it (signed mode only).
-    pub developer: Option<AxPublicKey>,
+    pub fn developer(&self) -> Option<&AxPublicKey> {
+        self.developer.as_ref()
+    }
 }
 
 fn manifest_invalid(e: Error) -> AppTrustError {

@@ -129,16 +129,16 @@ impl Licensing {
             return Ok(());
         }
         self.check_node(authority, now)?;
-        if manifest.mode == AppMode::Trial {
+        if manifest.mode() == AppMode::Trial {
             return Ok(());
         }
-        let text = self.apps.get(&manifest.app_id).ok_or_else(|| {
+        let text = self.apps.get(&manifest.app_id()).ok_or_else(|| {
             AppTrustError::license(
                 ActyxCode::AppUnauthorized,
                 LicenseProblem::Missing,
-                format!("no license is configured for {}", manifest.app_id),
+                format!("no license is configured for {}", manifest.app_id()),
             )
         })?;
-        License::from_key_text(text)?.verify(authority, &manifest.app_id, now)
+        License::from_key_text(text)?.verify(authority, &manifest.app_id(), now)
     }
 }
