@@ -136,7 +136,7 @@ impl License {
     }
 
     /// Decodes the CBOR map (definite or indefinite; unknown fields, other license versions
-    /// or types are [`ErrorCode::Malformed`]). Not verified yet.
+    /// or types are [`crate::ErrorCode::Malformed`]). Not verified yet.
     pub fn from_cbor(bytes: &[u8]) -> Result<Self> {
         let mut f = Fields::new(cbor::decode(bytes, "license")?, "license")?;
         if f.uint("licenseVersion")? != LICENSE_VERSION {

@@ -132,13 +132,13 @@ impl Licensing {
         if manifest.mode() == AppMode::Trial {
             return Ok(());
         }
-        let text = self.apps.get(&manifest.app_id()).ok_or_else(|| {
+        let text = self.apps.get(manifest.app_id()).ok_or_else(|| {
             AppTrustError::license(
                 ActyxCode::AppUnauthorized,
                 LicenseProblem::Missing,
                 format!("no license is configured for {}", manifest.app_id()),
             )
         })?;
-        License::from_key_text(text)?.verify(authority, &manifest.app_id(), now)
+        License::from_key_text(text)?.verify(authority, manifest.app_id(), now)
     }
 }
