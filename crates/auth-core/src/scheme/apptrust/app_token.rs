@@ -207,12 +207,14 @@ impl TokenVerifier {
 
     /// Verifies `token` at `now`:
     ///
-    /// - not of the form above, too long, undecodable: `ERR_TOKEN_INVALID` ([`ErrorCode::Malformed`]);
+    /// - not of the form above, too long, undecodable: `ERR_TOKEN_INVALID`
+    ///   ([`ErrorCode::Malformed`], [`ErrorCode::TooLarge`]);
     /// - signature does not verify (any byte changed, another issuer): `ERR_TOKEN_UNAUTHORIZED`
     ///   ([`ErrorCode::SignatureMismatch`]);
     /// - issued in another epoch (before a restart): `ERR_TOKEN_UNAUTHORIZED`
     ///   ([`ErrorCode::InvalidToken`]);
-    /// - `created` more than 60 s in the future: `ERR_TOKEN_INVALID` ([`ErrorCode::StaleTimestamp`]);
+    /// - `created` more than 60 s in the future: `ERR_TOKEN_INVALID`
+    ///   ([`ErrorCode::StaleTimestamp`]);
     /// - `now >= created + validFor`: `ERR_TOKEN_EXPIRED` ([`ErrorCode::TokenExpired`]).
     pub fn verify(&self, token: &str, now: UnixTime) -> Result<AppToken, AppTrustError> {
         if token.len() > MAX_TOKEN_LEN {

@@ -47,7 +47,8 @@ struct CertJson {
 }
 
 impl DeveloperCertificate {
-    /// The bytes the authority signs: definite CBOR map `{"devPubkey": "0...", "appDomains": [...]}`.
+    /// The bytes the authority signs: definite CBOR map
+    /// `{"devPubkey": "0...", "appDomains": [...]}`.
     pub fn signing_bytes(dev_pubkey: &AxPublicKey, app_domains: &[AppDomain]) -> Vec<u8> {
         let key = dev_pubkey.to_text();
         encode(&Item::Map(vec![

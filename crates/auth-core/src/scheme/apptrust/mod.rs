@@ -17,8 +17,8 @@
 //!    while the list is empty.
 //!
 //! What is signed is CBOR of a small struct: definite-length maps with keys in field order
-//! (the private `cbor` module encodes exactly those shapes; decoding is bounded). Errors carry the Actyx code
-//! the HTTP layer renders as `{"code", "message"}` ([`AppTrustError`]).
+//! (the private `cbor` module encodes exactly those shapes; decoding is bounded). Errors carry
+//! the Actyx code the HTTP layer renders as `{"code", "message"}` ([`AppTrustError`]).
 
 mod admin;
 mod app_id;

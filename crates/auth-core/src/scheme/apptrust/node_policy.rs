@@ -25,7 +25,8 @@ pub enum NodeLicensing {
     License(String),
 }
 
-/// The `licensing` setting: `{"node": "development" | "<license>", "apps": {"<appId>": "<license>"}}`.
+/// The `licensing` setting:
+/// `{"node": "development" | "<license>", "apps": {"<appId>": "<license>"}}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Licensing {
     node: NodeLicensing,
