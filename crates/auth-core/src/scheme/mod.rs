@@ -2,6 +2,7 @@
 //! `parse` (pull out the key ID and claimed time), `verify`.
 
 pub mod altalix;
+pub mod apptrust;
 pub mod jwt;
 pub mod qredo;
 pub mod rfc9421;
