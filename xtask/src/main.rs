@@ -342,6 +342,25 @@ fn interop_setup() -> Result {
                 .args(NPM_PACKAGES),
         )?;
     }
+    // Ruby's OpenSSL is the seed's own sec_key implementation (Debian package `ruby`).
+    if !have("ruby", "--version") {
+        println!("installing ruby (Debian package) for the sec_key interop tests");
+        let apt = |args: &[&str]| -> Result {
+            let mut c = Command::new("apt-get");
+            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            // Not root: try sudo without a password prompt.
+            if !is_root() {
+                c = Command::new("sudo");
+                c.arg("-n")
+                    .arg("apt-get")
+                    .args(args)
+                    .env("DEBIAN_FRONTEND", "noninteractive");
+            }
+            run("apt-get", &mut c)
+        };
+        apt(&["update", "-qq"])?;
+        apt(&["install", "-y", "-qq", "ruby"])?;
+    }
     if !have("openssl", "version") {
         return Err(
             "the openssl CLI is required for interop tests (apt-get install openssl)".into(),
@@ -353,6 +372,13 @@ fn interop_setup() -> Result {
         node_path.display()
     );
     Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
 fn ensure_cargo_tool(binary: &str, krate: &str) -> Result {
