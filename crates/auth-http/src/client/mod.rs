@@ -3,8 +3,10 @@
 //! a request answered with 401 is re-authorized and retried at most once when the scheme says
 //! a fresh credential may help (token refresh), and every retry is signed anew.
 
+mod jwt;
 mod schemes;
 
+pub use jwt::JwtAuth;
 pub use schemes::{ApiKeyAuth, ApiKeyPlacement, HttpSignatureAuth, QredoAuth, QredoFreshness};
 
 use crate::server::BoxFuture;

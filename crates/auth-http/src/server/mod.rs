@@ -14,12 +14,13 @@ pub use principal::{Principal, SchemeKind};
 pub use rejection::{ErrorStyle, Rejection, status_for};
 pub use replay::{MemoryReplayStore, ReplayStore, ReplayVerdict};
 pub use resolver::{
-    ApiKeyEntry, BoxFuture, CachingResolver, KeyEntry, KeyResolver, MemoryResolver,
+    ApiKeyEntry, BoxFuture, CachingResolver, JwtEntry, KeyEntry, KeyResolver, MemoryResolver,
     StoreUnavailable,
 };
 
 use crate::clock::{Clock, SystemClock};
 use auth_core::apikey::{Environment, KeyPrefix};
+use auth_core::scheme::jwt::JwtPolicy;
 use auth_core::scheme::qredo::QredoPolicy;
 use auth_core::scheme::rfc9421::VerifyPolicy;
 use bytes::Bytes;
@@ -42,6 +43,8 @@ pub struct Schemes {
     pub qredo: bool,
     /// RFC 9421 signatures.
     pub http_signature: bool,
+    /// JWT partner tokens.
+    pub jwt: bool,
 }
 
 impl Schemes {
@@ -50,6 +53,7 @@ impl Schemes {
         api_key: true,
         qredo: true,
         http_signature: true,
+        jwt: true,
     };
 
     /// Only `kind`.
@@ -58,6 +62,7 @@ impl Schemes {
             api_key: kind == SchemeKind::ApiKey,
             qredo: kind == SchemeKind::Qredo,
             http_signature: kind == SchemeKind::HttpSignature,
+            jwt: kind == SchemeKind::Jwt,
         }
     }
 }
@@ -80,6 +85,8 @@ pub struct AuthConfig {
     pub http_signature_policy: VerifyPolicy,
     /// Qredo policy (timestamp window, nonce mode).
     pub qredo_policy: QredoPolicy,
+    /// JWT policy (leeway, maximum lifetime, `iat` rule, audience, issuer).
+    pub jwt_policy: JwtPolicy,
 }
 
 impl AuthConfig {
@@ -94,6 +101,7 @@ impl AuthConfig {
             public_origin: None,
             http_signature_policy: VerifyPolicy::new(Duration::from_secs(300)),
             qredo_policy: QredoPolicy::default(),
+            jwt_policy: JwtPolicy::default(),
         }
     }
 }

@@ -11,6 +11,8 @@ pub enum SchemeKind {
     Qredo,
     /// RFC 9421 HTTP Message Signatures.
     HttpSignature,
+    /// A JWT partner token (`Authorization: Bearer <jwt>`).
+    Jwt,
 }
 
 impl SchemeKind {
@@ -20,6 +22,7 @@ impl SchemeKind {
             Self::ApiKey => "api_key",
             Self::Qredo => "qredo",
             Self::HttpSignature => "http_signature",
+            Self::Jwt => "jwt",
         }
     }
 }

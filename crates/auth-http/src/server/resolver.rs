@@ -4,6 +4,7 @@
 
 use auth_core::apikey::{ApiKeyDigest, ApiKeyRecord};
 use auth_core::keys::VerifyingKey;
+use auth_core::scheme::jwt::JwtKey;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -49,6 +50,25 @@ pub struct KeyEntry {
     pub scopes: Arc<[String]>,
 }
 
+/// A registered JWT verification key (HMAC secret or public key, bound to its algorithm).
+#[derive(Clone)]
+pub struct JwtEntry {
+    /// The partner the key belongs to.
+    pub partner: String,
+    /// The prepared key (with `kid` and bound `clientId` when configured).
+    pub key: Arc<JwtKey>,
+    /// What tokens verified with it may do.
+    pub scopes: Arc<[String]>,
+}
+
+impl std::fmt::Debug for JwtEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtEntry")
+            .field("partner", &self.partner)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Looks credentials up. Every method answers `Ok(None)` for "not registered" and
 /// `Err(StoreUnavailable)` when it cannot tell.
 pub trait KeyResolver: Send + Sync + 'static {
@@ -69,6 +89,20 @@ pub trait KeyResolver: Send + Sync + 'static {
         &'a self,
         api_key: &'a ApiKeyDigest,
     ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>>;
+
+    /// A JWT key by the token's `kid`, else by its `clientId`. Resolvers without JWT
+    /// support keep the default: nothing is registered.
+    fn jwt_key<'a>(
+        &'a self,
+        _kid: Option<&'a str>,
+        _client_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<JwtEntry>, StoreUnavailable>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+fn jwt_cache_key(kid: Option<&str>, client_id: Option<&str>) -> String {
+    format!("{}\u{0}{}", kid.unwrap_or(""), client_id.unwrap_or(""))
 }
 
 /// An in-memory resolver: the default for single-process use, examples and tests.
@@ -77,6 +111,8 @@ pub struct MemoryResolver {
     api_keys: RwLock<HashMap<ApiKeyDigest, ApiKeyEntry>>,
     keys: RwLock<HashMap<String, KeyEntry>>,
     qredo: RwLock<HashMap<ApiKeyDigest, String>>,
+    jwt_by_kid: RwLock<HashMap<String, JwtEntry>>,
+    jwt_by_client: RwLock<HashMap<String, JwtEntry>>,
     unavailable: std::sync::atomic::AtomicBool,
 }
 
@@ -111,6 +147,16 @@ impl MemoryResolver {
     /// Links a Qredo API key to the key ID of the partner's uploaded public key.
     pub fn link_qredo(&self, api_key: ApiKeyDigest, key_id: &str) {
         write(&self.qredo).insert(api_key, key_id.to_owned());
+    }
+
+    /// Registers a JWT key under its `kid` (if it has one) and for `client_id` (if given).
+    pub fn add_jwt_key(&self, kid: Option<&str>, client_id: Option<&str>, entry: JwtEntry) {
+        if let Some(kid) = kid {
+            write(&self.jwt_by_kid).insert(kid.to_owned(), entry.clone());
+        }
+        if let Some(client) = client_id {
+            write(&self.jwt_by_client).insert(client.to_owned(), entry);
+        }
     }
 
     /// Simulates an outage: every lookup fails until switched back (tests the fail-closed path).
@@ -171,6 +217,20 @@ impl KeyResolver for MemoryResolver {
             Ok(id.and_then(|id| read(&self.keys).get(&id).cloned()))
         })
     }
+
+    fn jwt_key<'a>(
+        &'a self,
+        kid: Option<&'a str>,
+        client_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<JwtEntry>, StoreUnavailable>> {
+        Box::pin(async move {
+            self.check_up()?;
+            if let Some(kid) = kid {
+                return Ok(read(&self.jwt_by_kid).get(kid).cloned());
+            }
+            Ok(client_id.and_then(|c| read(&self.jwt_by_client).get(c).cloned()))
+        })
+    }
 }
 
 /// A resolver that caches answers (including "not registered") for `ttl`; call
@@ -181,6 +241,7 @@ pub struct CachingResolver<R> {
     api_keys: RwLock<HashMap<ApiKeyDigest, (Instant, Option<ApiKeyEntry>)>>,
     keys: RwLock<HashMap<String, (Instant, Option<KeyEntry>)>>,
     qredo: RwLock<HashMap<ApiKeyDigest, (Instant, Option<KeyEntry>)>>,
+    jwt: RwLock<HashMap<String, (Instant, Option<JwtEntry>)>>,
 }
 
 /// Most entries one cache map holds before it is cleared (bounds memory under key spraying).
@@ -195,6 +256,7 @@ impl<R: KeyResolver> CachingResolver<R> {
             api_keys: RwLock::default(),
             keys: RwLock::default(),
             qredo: RwLock::default(),
+            jwt: RwLock::default(),
         }
     }
 
@@ -208,6 +270,12 @@ impl<R: KeyResolver> CachingResolver<R> {
         write(&self.api_keys).clear();
         write(&self.keys).clear();
         write(&self.qredo).clear();
+        write(&self.jwt).clear();
+    }
+
+    /// Forgets every cached JWT key.
+    pub fn invalidate_jwt_keys(&self) {
+        write(&self.jwt).clear();
     }
 
     /// Forgets one API key (and any Qredo link through it).
@@ -288,6 +356,22 @@ impl<R: KeyResolver> KeyResolver for CachingResolver<R> {
             Ok(v)
         })
     }
+
+    fn jwt_key<'a>(
+        &'a self,
+        kid: Option<&'a str>,
+        client_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<JwtEntry>, StoreUnavailable>> {
+        Box::pin(async move {
+            let key = jwt_cache_key(kid, client_id);
+            if let Some(hit) = cached(&self.jwt, &key, self.ttl) {
+                return Ok(hit);
+            }
+            let v = self.inner.jwt_key(kid, client_id).await?;
+            remember(&self.jwt, key, v.clone());
+            Ok(v)
+        })
+    }
 }
 
 impl<R: KeyResolver + ?Sized> KeyResolver for Arc<R> {
@@ -310,5 +394,13 @@ impl<R: KeyResolver + ?Sized> KeyResolver for Arc<R> {
         api_key: &'a ApiKeyDigest,
     ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>> {
         (**self).qredo_key(api_key)
+    }
+
+    fn jwt_key<'a>(
+        &'a self,
+        kid: Option<&'a str>,
+        client_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<JwtEntry>, StoreUnavailable>> {
+        (**self).jwt_key(kid, client_id)
     }
 }

@@ -7,7 +7,7 @@ use super::replay::ReplayVerdict;
 use super::{Principal, SchemeKind, Shared};
 use auth_core::apikey::{self, ApiKeyDigest};
 use auth_core::request::{Body, Headers, Message, Request, TargetUri};
-use auth_core::scheme::{qredo, rfc9421};
+use auth_core::scheme::{jwt, qredo, rfc9421};
 use auth_core::{Error, ErrorCode};
 use std::time::Duration;
 
@@ -40,8 +40,14 @@ pub(crate) async fn authenticate(
         let req = view(parts, target, headers, body, ErrorStyle::Problem)?;
         return verify_http_signature(shared, &req).await;
     }
+    let bearer = bearer(&headers)?;
+    if schemes.jwt
+        && let Some(token) = bearer.filter(|t| looks_like_jwt(t))
+    {
+        return verify_jwt(shared, token).await;
+    }
     if schemes.api_key
-        && let Some(key) = bearer(&headers)?.or(headers.get_one("x-api-key").map_err(problem)?)
+        && let Some(key) = bearer.or(headers.get_one("x-api-key").map_err(problem)?)
     {
         return verify_api_key(shared, key).await;
     }
@@ -126,6 +132,36 @@ fn bearer<'a>(headers: &Headers<'a>) -> Result<Option<&'a str>, Rejection> {
         .with_challenge("Bearer"));
     }
     Ok(Some(token.trim()))
+}
+
+/// A compact JWS has exactly two dots; API keys (ours and the foreign ones) have none.
+fn looks_like_jwt(token: &str) -> bool {
+    token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
+async fn verify_jwt(shared: &Shared, token: &str) -> Result<Principal, Rejection> {
+    let reject = |e: Error| problem(e).with_challenge("Bearer error=\"invalid_token\"");
+    let policy = &shared.config.jwt_policy;
+    let parsed = jwt::parse(token, policy).map_err(reject)?;
+    let entry = shared
+        .resolver
+        .jwt_key(parsed.kid(), parsed.client_id())
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            reject(Error::new(
+                ErrorCode::InvalidToken,
+                "Invalid Token: no key is registered for this token's kid or clientId",
+            ))
+        })?;
+    let client = parsed.client_id().map(str::to_owned);
+    jwt::verify(parsed, &entry.key, policy, shared.clock.now()).map_err(reject)?;
+    Ok(Principal {
+        partner: entry.partner,
+        key_id: client,
+        scheme: SchemeKind::Jwt,
+        scopes: entry.scopes,
+    })
 }
 
 fn unavailable(_: super::StoreUnavailable) -> Rejection {
