@@ -9,12 +9,12 @@ use auth_core::keys::{self, PrivateKey, SignatureAlgorithm, SigningKey, Verifyin
 use auth_core::rand::SystemRandom;
 use auth_http::client::{
     ApiKeyAuth, ApiKeyPlacement, AuthClient, ClientAuth, ClientError, HttpSignatureAuth, QredoAuth,
-    QredoFreshness,
+    QredoFreshness, SmileAuth, SmilePlacement,
 };
 use auth_http::clock::OffsetClock;
 use auth_http::server::{
     ApiKeyEntry, AuthConfig, AuthLayer, BoxFuture, HandlerFn, KeyEntry, MemoryReplayStore,
-    MemoryResolver, Principal, require_scope,
+    MemoryResolver, Principal, SmileEntry, require_scope,
 };
 use bytes::Bytes;
 use http_body_util::Full;
@@ -91,6 +91,12 @@ async fn start() -> Server {
         scopes: Arc::from(vec![]),
     });
 
+    // Smile: partner "085" whose API key is the HMAC secret.
+    resolver.add_smile_key(SmileEntry {
+        partner: "085".into(),
+        key: Arc::new(auth_core::scheme::smile::SmileKey::new(b"test-api-key").unwrap()),
+        scopes: Arc::from(vec![]),
+    });
     let mut config = AuthConfig::new(prefix, Environment::Live);
     config.body_limit = 64 * 1024;
     let layer = AuthLayer::new(
@@ -424,6 +430,63 @@ async fn http_message_signatures() {
     assert_eq!(code(&second), (401, Some("replayed".into())));
     // Missing scope.
     let c = client(HttpSignatureAuth::new("ed-key-1", ed_signer(&s)));
+    assert_eq!(
+        code(
+            &json(
+                c.send(c.http().get(format!("{}/rates", s.base)))
+                    .await
+                    .unwrap()
+            )
+            .await
+        ),
+        (403, Some("insufficient_scope".into()))
+    );
+}
+
+#[tokio::test]
+async fn smile_signatures_in_headers_and_body() {
+    let s = start().await;
+    let url = format!("{}/v1/id_verification", s.base);
+    let code = |v: &(u16, Value)| (v.0, v.1["code"].as_str().map(str::to_owned));
+    for placement in [SmilePlacement::Headers, SmilePlacement::BodyFields] {
+        let c = client(SmileAuth::new("085", "test-api-key", placement).unwrap());
+        let (status, body) = json(
+            c.send(c.http().post(&url).body("{\"job\":1}"))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{placement:?}: {body}");
+        assert_eq!(body["scheme"], "smile");
+        assert_eq!(body["partner"], "085");
+    }
+    // Wrong API key, unknown partner, stale timestamp, replay, missing scope.
+    let c = client(SmileAuth::new("085", "not-the-api-key", SmilePlacement::Headers).unwrap());
+    assert_eq!(
+        code(&json(c.send(c.http().post(&url)).await.unwrap()).await),
+        (401, Some("signature_mismatch".into()))
+    );
+    let c = client(SmileAuth::new("999", "test-api-key", SmilePlacement::Headers).unwrap());
+    assert_eq!(
+        code(&json(c.send(c.http().post(&url)).await.unwrap()).await),
+        (401, Some("unknown_key".into()))
+    );
+    let clock = OffsetClock::new();
+    clock.set_behind_ms(10 * 60 * 1000);
+    let c = client(
+        SmileAuth::new("085", "test-api-key", SmilePlacement::Headers)
+            .unwrap()
+            .with_clock(Arc::new(clock)),
+    );
+    assert_eq!(
+        code(&json(c.send(c.http().post(&url)).await.unwrap()).await),
+        (401, Some("stale_timestamp".into()))
+    );
+    let auth = SmileAuth::new("085", "test-api-key", SmilePlacement::Headers).unwrap();
+    let (first, second) = send_twice(&auth, &url, b"{}").await;
+    assert_eq!(first, 200);
+    assert_eq!(code(&second), (401, Some("replayed".into())));
+    let c = client(SmileAuth::new("085", "test-api-key", SmilePlacement::Headers).unwrap());
     assert_eq!(
         code(
             &json(

@@ -151,6 +151,11 @@ impl SmilePolicy {
         Self { max_age, max_skew }
     }
 
+    /// How long a used timestamp must be remembered to refuse its replay: `max_age + max_skew`.
+    pub fn retention(&self) -> Duration {
+        self.max_age.saturating_add(self.max_skew)
+    }
+
     /// Checks `at` against `now`.
     pub fn check(&self, at: UnixTime, now: UnixTime) -> Result<()> {
         if at > now.saturating_add(self.max_skew) {

@@ -7,7 +7,10 @@ mod jwt;
 mod schemes;
 
 pub use jwt::JwtAuth;
-pub use schemes::{ApiKeyAuth, ApiKeyPlacement, HttpSignatureAuth, QredoAuth, QredoFreshness};
+pub use schemes::{
+    ApiKeyAuth, ApiKeyPlacement, HttpSignatureAuth, QredoAuth, QredoFreshness, SmileAuth,
+    SmilePlacement,
+};
 
 use crate::server::BoxFuture;
 use std::fmt;

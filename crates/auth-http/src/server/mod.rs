@@ -15,7 +15,7 @@ pub use rejection::{ErrorStyle, Rejection, status_for};
 pub use replay::{MemoryReplayStore, ReplayStore, ReplayVerdict};
 pub use resolver::{
     ApiKeyEntry, BoxFuture, CachingResolver, JwtEntry, KeyEntry, KeyResolver, MemoryResolver,
-    StoreUnavailable,
+    SmileEntry, StoreUnavailable,
 };
 
 use crate::clock::{Clock, SystemClock};
@@ -23,6 +23,7 @@ use auth_core::apikey::{Environment, KeyPrefix};
 use auth_core::scheme::jwt::JwtPolicy;
 use auth_core::scheme::qredo::QredoPolicy;
 use auth_core::scheme::rfc9421::VerifyPolicy;
+use auth_core::scheme::smile::SmilePolicy;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
@@ -45,6 +46,8 @@ pub struct Schemes {
     pub http_signature: bool,
     /// JWT partner tokens.
     pub jwt: bool,
+    /// Smile signatures.
+    pub smile: bool,
 }
 
 impl Schemes {
@@ -54,6 +57,7 @@ impl Schemes {
         qredo: true,
         http_signature: true,
         jwt: true,
+        smile: true,
     };
 
     /// Only `kind`.
@@ -63,6 +67,7 @@ impl Schemes {
             qredo: kind == SchemeKind::Qredo,
             http_signature: kind == SchemeKind::HttpSignature,
             jwt: kind == SchemeKind::Jwt,
+            smile: kind == SchemeKind::Smile,
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct AuthConfig {
     pub qredo_policy: QredoPolicy,
     /// JWT policy (leeway, maximum lifetime, `iat` rule, audience, issuer).
     pub jwt_policy: JwtPolicy,
+    /// Smile timestamp window.
+    pub smile_policy: SmilePolicy,
 }
 
 impl AuthConfig {
@@ -102,6 +109,7 @@ impl AuthConfig {
             http_signature_policy: VerifyPolicy::new(Duration::from_secs(300)),
             qredo_policy: QredoPolicy::default(),
             jwt_policy: JwtPolicy::default(),
+            smile_policy: SmilePolicy::default(),
         }
     }
 }

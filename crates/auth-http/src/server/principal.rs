@@ -13,6 +13,8 @@ pub enum SchemeKind {
     HttpSignature,
     /// A JWT partner token (`Authorization: Bearer <jwt>`).
     Jwt,
+    /// Smile "Signature" (`smileid-*` headers or JSON body fields).
+    Smile,
 }
 
 impl SchemeKind {
@@ -23,6 +25,7 @@ impl SchemeKind {
             Self::Qredo => "qredo",
             Self::HttpSignature => "http_signature",
             Self::Jwt => "jwt",
+            Self::Smile => "smile",
         }
     }
 }

@@ -5,6 +5,7 @@
 use auth_core::apikey::{ApiKeyDigest, ApiKeyRecord};
 use auth_core::keys::VerifyingKey;
 use auth_core::scheme::jwt::JwtKey;
+use auth_core::scheme::smile::SmileKey;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -69,6 +70,25 @@ impl std::fmt::Debug for JwtEntry {
     }
 }
 
+/// A Smile partner's HMAC key (its API key, used as the HMAC secret).
+#[derive(Clone)]
+pub struct SmileEntry {
+    /// The partner (the `partner_id` it signs with).
+    pub partner: String,
+    /// The prepared HMAC key.
+    pub key: Arc<SmileKey>,
+    /// What its requests may do.
+    pub scopes: Arc<[String]>,
+}
+
+impl std::fmt::Debug for SmileEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmileEntry")
+            .field("partner", &self.partner)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Looks credentials up. Every method answers `Ok(None)` for "not registered" and
 /// `Err(StoreUnavailable)` when it cannot tell.
 pub trait KeyResolver: Send + Sync + 'static {
@@ -99,6 +119,14 @@ pub trait KeyResolver: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<JwtEntry>, StoreUnavailable>> {
         Box::pin(async { Ok(None) })
     }
+
+    /// A Smile partner's key by its `partner_id`. Default: nothing is registered.
+    fn smile_key<'a>(
+        &'a self,
+        _partner_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SmileEntry>, StoreUnavailable>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 fn jwt_cache_key(kid: Option<&str>, client_id: Option<&str>) -> String {
@@ -113,6 +141,7 @@ pub struct MemoryResolver {
     qredo: RwLock<HashMap<ApiKeyDigest, String>>,
     jwt_by_kid: RwLock<HashMap<String, JwtEntry>>,
     jwt_by_client: RwLock<HashMap<String, JwtEntry>>,
+    smile: RwLock<HashMap<String, SmileEntry>>,
     unavailable: std::sync::atomic::AtomicBool,
 }
 
@@ -157,6 +186,11 @@ impl MemoryResolver {
         if let Some(client) = client_id {
             write(&self.jwt_by_client).insert(client.to_owned(), entry);
         }
+    }
+
+    /// Registers a Smile partner's key under its partner ID.
+    pub fn add_smile_key(&self, entry: SmileEntry) {
+        write(&self.smile).insert(entry.partner.clone(), entry);
     }
 
     /// Simulates an outage: every lookup fails until switched back (tests the fail-closed path).
@@ -231,6 +265,16 @@ impl KeyResolver for MemoryResolver {
             Ok(client_id.and_then(|c| read(&self.jwt_by_client).get(c).cloned()))
         })
     }
+
+    fn smile_key<'a>(
+        &'a self,
+        partner_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SmileEntry>, StoreUnavailable>> {
+        Box::pin(async move {
+            self.check_up()?;
+            Ok(read(&self.smile).get(partner_id).cloned())
+        })
+    }
 }
 
 /// A resolver that caches answers (including "not registered") for `ttl`; call
@@ -242,6 +286,7 @@ pub struct CachingResolver<R> {
     keys: RwLock<HashMap<String, (Instant, Option<KeyEntry>)>>,
     qredo: RwLock<HashMap<ApiKeyDigest, (Instant, Option<KeyEntry>)>>,
     jwt: RwLock<HashMap<String, (Instant, Option<JwtEntry>)>>,
+    smile: RwLock<HashMap<String, (Instant, Option<SmileEntry>)>>,
 }
 
 /// Most entries one cache map holds before it is cleared (bounds memory under key spraying).
@@ -257,6 +302,7 @@ impl<R: KeyResolver> CachingResolver<R> {
             keys: RwLock::default(),
             qredo: RwLock::default(),
             jwt: RwLock::default(),
+            smile: RwLock::default(),
         }
     }
 
@@ -271,6 +317,7 @@ impl<R: KeyResolver> CachingResolver<R> {
         write(&self.keys).clear();
         write(&self.qredo).clear();
         write(&self.jwt).clear();
+        write(&self.smile).clear();
     }
 
     /// Forgets every cached JWT key.
@@ -372,6 +419,20 @@ impl<R: KeyResolver> KeyResolver for CachingResolver<R> {
             Ok(v)
         })
     }
+
+    fn smile_key<'a>(
+        &'a self,
+        partner_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SmileEntry>, StoreUnavailable>> {
+        Box::pin(async move {
+            if let Some(hit) = cached(&self.smile, &partner_id.to_owned(), self.ttl) {
+                return Ok(hit);
+            }
+            let v = self.inner.smile_key(partner_id).await?;
+            remember(&self.smile, partner_id.to_owned(), v.clone());
+            Ok(v)
+        })
+    }
 }
 
 impl<R: KeyResolver + ?Sized> KeyResolver for Arc<R> {
@@ -402,5 +463,12 @@ impl<R: KeyResolver + ?Sized> KeyResolver for Arc<R> {
         client_id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Option<JwtEntry>, StoreUnavailable>> {
         (**self).jwt_key(kid, client_id)
+    }
+
+    fn smile_key<'a>(
+        &'a self,
+        partner_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SmileEntry>, StoreUnavailable>> {
+        (**self).smile_key(partner_id)
     }
 }

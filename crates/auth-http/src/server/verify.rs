@@ -7,7 +7,7 @@ use super::replay::ReplayVerdict;
 use super::{Principal, SchemeKind, Shared};
 use auth_core::apikey::{self, ApiKeyDigest};
 use auth_core::request::{Body, Headers, Message, Request, TargetUri};
-use auth_core::scheme::{jwt, qredo, rfc9421};
+use auth_core::scheme::{jwt, qredo, rfc9421, smile};
 use auth_core::{Error, ErrorCode};
 use std::time::Duration;
 
@@ -39,6 +39,18 @@ pub(crate) async fn authenticate(
         let target = target(shared, parts, ErrorStyle::Problem)?;
         let req = view(parts, target, headers, body, ErrorStyle::Problem)?;
         return verify_http_signature(shared, &req).await;
+    }
+    if schemes.smile && has(smile::HEADER_SIGNATURE) {
+        let parsed =
+            smile::parse_headers(|name| headers.get_one(name).ok().flatten()).map_err(problem)?;
+        return verify_smile(shared, &parsed).await;
+    }
+    if schemes.smile
+        && let Some(fields) = smile_body_fields(body)
+    {
+        let parsed = smile::parse(&fields.partner_id, &fields.timestamp, &fields.signature)
+            .map_err(problem)?;
+        return verify_smile(shared, &parsed).await;
     }
     let bearer = bearer(&headers)?;
     if schemes.jwt
@@ -160,6 +172,70 @@ async fn verify_jwt(shared: &Shared, token: &str) -> Result<Principal, Rejection
         partner: entry.partner,
         key_id: client,
         scheme: SchemeKind::Jwt,
+        scopes: entry.scopes,
+    })
+}
+
+/// The Smile fields of a JSON request body, if it carries all three.
+struct SmileBodyFields {
+    partner_id: String,
+    timestamp: String,
+    signature: String,
+}
+
+fn smile_body_fields(body: &[u8]) -> Option<SmileBodyFields> {
+    #[derive(serde::Deserialize)]
+    struct Fields {
+        partner_id: String,
+        timestamp: String,
+        signature: String,
+    }
+    if !body.starts_with(b"{") {
+        return None;
+    }
+    let f: Fields = serde_json::from_slice(body).ok()?;
+    Some(SmileBodyFields {
+        partner_id: f.partner_id,
+        timestamp: f.timestamp,
+        signature: f.signature,
+    })
+}
+
+async fn verify_smile(
+    shared: &Shared,
+    parsed: &smile::ParsedSignature<'_>,
+) -> Result<Principal, Rejection> {
+    let entry = shared
+        .resolver
+        .smile_key(parsed.partner_id())
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            problem(Error::new(
+                ErrorCode::UnknownKey,
+                "partner_id is not registered",
+            ))
+        })?;
+    let now = shared.clock.now();
+    smile::verify(parsed, &entry.key, &shared.config.smile_policy, now).map_err(problem)?;
+    // The signature covers only partner ID and timestamp: the same pair twice is a replay.
+    let key = format!("smile:{}:{}", parsed.partner_id(), parsed.timestamp());
+    let ttl = shared.config.smile_policy.retention();
+    let verdict = shared
+        .replay
+        .check_and_insert(&key, ttl, now)
+        .await
+        .map_err(unavailable)?;
+    if verdict == ReplayVerdict::Replayed {
+        return Err(problem(Error::new(
+            ErrorCode::Replayed,
+            "this timestamp was already used; sign again with the current time",
+        )));
+    }
+    Ok(Principal {
+        partner: entry.partner,
+        key_id: None,
+        scheme: SchemeKind::Smile,
         scopes: entry.scopes,
     })
 }
