@@ -5,12 +5,14 @@
 
 mod jwt;
 mod schemes;
+mod user_token;
 
 pub use jwt::JwtAuth;
 pub use schemes::{
     ApiKeyAuth, ApiKeyPlacement, HttpSignatureAuth, QredoAuth, QredoFreshness, SmileAuth,
     SmilePlacement,
 };
+pub use user_token::{UserToken, UserTokenAuth, fetch_user_token};
 
 use crate::server::BoxFuture;
 use std::fmt;

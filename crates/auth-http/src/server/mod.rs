@@ -8,6 +8,7 @@ mod principal;
 mod rejection;
 mod replay;
 mod resolver;
+mod user_tokens;
 mod verify;
 
 pub use principal::{Principal, SchemeKind};
@@ -17,6 +18,7 @@ pub use resolver::{
     ApiKeyEntry, BoxFuture, CachingResolver, JwtEntry, KeyEntry, KeyResolver, MemoryResolver,
     SmileEntry, StoreUnavailable,
 };
+pub use user_tokens::{SharedRevocations, UserTokenConfig, issue_session};
 
 use crate::clock::{Clock, SystemClock};
 use auth_core::apikey::{Environment, KeyPrefix};
@@ -94,6 +96,8 @@ pub struct AuthConfig {
     pub jwt_policy: JwtPolicy,
     /// Smile timestamp window.
     pub smile_policy: SmilePolicy,
+    /// Restricted user tokens accepted on this route, if any.
+    pub user_tokens: Option<UserTokenConfig>,
 }
 
 impl AuthConfig {
@@ -110,6 +114,7 @@ impl AuthConfig {
             qredo_policy: QredoPolicy::default(),
             jwt_policy: JwtPolicy::default(),
             smile_policy: SmilePolicy::default(),
+            user_tokens: None,
         }
     }
 }

@@ -15,6 +15,8 @@ pub enum SchemeKind {
     Jwt,
     /// Smile "Signature" (`smileid-*` headers or JSON body fields).
     Smile,
+    /// A restricted user token (Altalix `user:rate`), minted by a partner's backend.
+    UserToken,
 }
 
 impl SchemeKind {
@@ -26,6 +28,7 @@ impl SchemeKind {
             Self::HttpSignature => "http_signature",
             Self::Jwt => "jwt",
             Self::Smile => "smile",
+            Self::UserToken => "user_token",
         }
     }
 }

@@ -53,6 +53,11 @@ pub(crate) async fn authenticate(
         return verify_smile(shared, &parsed).await;
     }
     let bearer = bearer(&headers)?;
+    if let Some(cfg) = &shared.config.user_tokens
+        && let Some(token) = bearer.filter(|t| is_user_token(t))
+    {
+        return verify_user_token(shared, cfg, token);
+    }
     if schemes.jwt
         && let Some(token) = bearer.filter(|t| looks_like_jwt(t))
     {
@@ -149,6 +154,44 @@ fn bearer<'a>(headers: &Headers<'a>) -> Result<Option<&'a str>, Rejection> {
 /// A compact JWS has exactly two dots; API keys (ours and the foreign ones) have none.
 fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
+/// Whether a JWS-shaped token declares the user-token type in its (unverified) header; the
+/// verifier then checks it properly.
+fn is_user_token(token: &str) -> bool {
+    looks_like_jwt(token)
+        && token
+            .split('.')
+            .next()
+            .and_then(|h| jwt::jws::parse_header(h).ok())
+            .and_then(|h| h.typ)
+            .is_some_and(|t| t == auth_core::scheme::user_token::TOKEN_TYPE)
+}
+
+fn verify_user_token(
+    shared: &Shared,
+    cfg: &super::UserTokenConfig,
+    token: &str,
+) -> Result<Principal, Rejection> {
+    let verified = cfg
+        .verifier
+        .verify(
+            token,
+            &cfg.required_scope,
+            cfg.revocations.as_ref(),
+            shared.clock.now(),
+        )
+        .map_err(|e| problem(e).with_challenge("Bearer error=\"invalid_token\""))?;
+    Ok(Principal {
+        partner: verified.subject().to_owned(),
+        key_id: Some(verified.jti().to_owned()),
+        scheme: SchemeKind::UserToken,
+        scopes: verified
+            .scopes()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+            .into(),
+    })
 }
 
 async fn verify_jwt(shared: &Shared, token: &str) -> Result<Principal, Rejection> {

@@ -1,0 +1,150 @@
+//! Altalix restricted user tokens on the partner side: the backend asks the provider's
+//! sessions endpoint for a short-lived `user:rate` token with its API key
+//! ([`fetch_user_token`]), and [`UserTokenAuth`] sends such tokens as bearer credentials,
+//! fetching a new one before expiry and once more after a 401.
+
+use super::{AfterUnauthorized, ClientAuth, ClientError};
+use crate::clock::{Clock, SystemClock};
+use crate::server::BoxFuture;
+use auth_core::UnixTime;
+use auth_core::secret::SecretBytes;
+use http::HeaderValue;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// A token the sessions endpoint issued.
+#[derive(Debug, Clone)]
+pub struct UserToken {
+    /// The bearer token.
+    pub access_token: String,
+    /// When it stops working.
+    pub expires_at: UnixTime,
+}
+
+/// `POST <sessions_url>` with `Authorization: Bearer <api_key>` and
+/// `{"scopes":[...],"expires_at":"<RFC 3339>"}`; returns the issued token.
+pub async fn fetch_user_token(
+    http: &reqwest::Client,
+    sessions_url: &str,
+    api_key: &str,
+    scopes: &[&str],
+    expires_at: UnixTime,
+) -> Result<UserToken, ClientError> {
+    let body = serde_json::json!({"scopes": scopes, "expires_at": expires_at.to_rfc3339()});
+    let resp = http
+        .post(sessions_url)
+        .header(http::header::AUTHORIZATION, format!("Bearer {api_key}"))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .send()
+        .await?;
+    let status = resp.status();
+    let text = resp.text().await?;
+    if !status.is_success() {
+        return Err(ClientError::Auth(auth_core::Error::new(
+            auth_core::ErrorCode::Unauthorized,
+            format!("the sessions endpoint answered {status}: {text}"),
+        )));
+    }
+    #[derive(serde::Deserialize)]
+    struct Issued {
+        access_token: String,
+    }
+    let issued: Issued = serde_json::from_str(&text).map_err(|_| {
+        ClientError::Auth(auth_core::Error::malformed(
+            "the sessions endpoint did not answer {\"access_token\":...}",
+        ))
+    })?;
+    Ok(UserToken {
+        access_token: issued.access_token,
+        expires_at,
+    })
+}
+
+/// Sends a restricted user token, fetched from the sessions endpoint with the API key.
+pub struct UserTokenAuth {
+    http: reqwest::Client,
+    sessions_url: String,
+    api_key: SecretBytes,
+    scopes: Vec<String>,
+    lifetime: Duration,
+    refresh_margin: Duration,
+    clock: Arc<dyn Clock>,
+    current: Mutex<Option<UserToken>>,
+}
+
+impl UserTokenAuth {
+    /// Tokens with `scopes`, living 10 minutes, renewed 30 seconds before expiry.
+    pub fn new(http: reqwest::Client, sessions_url: &str, api_key: &str, scopes: &[&str]) -> Self {
+        Self {
+            http,
+            sessions_url: sessions_url.to_owned(),
+            api_key: SecretBytes::from_slice(api_key.as_bytes()),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            lifetime: Duration::from_secs(600),
+            refresh_margin: Duration::from_secs(30),
+            clock: Arc::new(SystemClock),
+            current: Mutex::new(None),
+        }
+    }
+
+    /// Token lifetime asked for (the provider caps it).
+    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    async fn token(&self) -> Result<String, ClientError> {
+        let now = self.clock.now();
+        let mut current = self.current.lock().await;
+        if let Some(t) = current.as_ref()
+            && now.saturating_add(self.refresh_margin) < t.expires_at
+        {
+            return Ok(t.access_token.clone());
+        }
+        let api_key = std::str::from_utf8(self.api_key.expose()).unwrap_or_default();
+        let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+        let fresh = fetch_user_token(
+            &self.http,
+            &self.sessions_url,
+            api_key,
+            &scopes,
+            now.saturating_add(self.lifetime),
+        )
+        .await?;
+        let token = fresh.access_token.clone();
+        *current = Some(fresh);
+        Ok(token)
+    }
+}
+
+impl ClientAuth for UserTokenAuth {
+    fn authorize<'a>(
+        &'a self,
+        req: &'a mut reqwest::Request,
+        _body: &'a [u8],
+    ) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(async move {
+            let token = self.token().await?;
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                ClientError::Auth(auth_core::Error::malformed(
+                    "the token is not a header value",
+                ))
+            })?;
+            value.set_sensitive(true);
+            req.headers_mut().insert(http::header::AUTHORIZATION, value);
+            Ok(())
+        })
+    }
+
+    fn on_unauthorized<'a>(
+        &'a self,
+        _response: &'a reqwest::Response,
+    ) -> BoxFuture<'a, AfterUnauthorized> {
+        Box::pin(async move {
+            *self.current.lock().await = None;
+            AfterUnauthorized::RetryOnce
+        })
+    }
+}
