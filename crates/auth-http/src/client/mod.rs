@@ -3,10 +3,12 @@
 //! a request answered with 401 is re-authorized and retried at most once when the scheme says
 //! a fresh credential may help (token refresh), and every retry is signed anew.
 
+mod app_token;
 mod jwt;
 mod schemes;
 mod user_token;
 
+pub use app_token::AppTokenAuth;
 pub use jwt::JwtAuth;
 pub use schemes::{
     ApiKeyAuth, ApiKeyPlacement, HttpSignatureAuth, QredoAuth, QredoFreshness, SmileAuth,

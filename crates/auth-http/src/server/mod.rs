@@ -4,6 +4,7 @@
 //! request whose extensions hold the verified [`Principal`]. Works with hyper directly and
 //! with any tower-based framework (axum).
 
+mod app_tokens;
 mod principal;
 mod rejection;
 mod replay;
@@ -11,6 +12,7 @@ mod resolver;
 mod user_tokens;
 mod verify;
 
+pub use app_tokens::{AppAuthEndpoint, AppTokenConfig};
 pub use principal::{Principal, SchemeKind};
 pub use rejection::{ErrorStyle, Rejection, status_for};
 pub use replay::{MemoryReplayStore, ReplayStore, ReplayVerdict};
@@ -98,6 +100,11 @@ pub struct AuthConfig {
     pub smile_policy: SmilePolicy,
     /// Restricted user tokens accepted on this route, if any.
     pub user_tokens: Option<UserTokenConfig>,
+    /// Actyx-style app tokens accepted on this route, if any.
+    pub app_tokens: Option<AppTokenConfig>,
+    /// Paths served without authentication (exact match: `/api/v2/auth`, `/healthz`); their
+    /// requests carry no [`Principal`].
+    pub public_paths: Vec<String>,
 }
 
 impl AuthConfig {
@@ -115,6 +122,8 @@ impl AuthConfig {
             jwt_policy: JwtPolicy::default(),
             smile_policy: SmilePolicy::default(),
             user_tokens: None,
+            app_tokens: None,
+            public_paths: Vec::new(),
         }
     }
 }
@@ -241,6 +250,17 @@ where
                     }));
                 }
             };
+            if shared
+                .config
+                .public_paths
+                .iter()
+                .any(|p| p == parts.uri.path())
+            {
+                let resp = inner
+                    .call(Request::from_parts(parts, Full::new(bytes)))
+                    .await?;
+                return Ok(resp.map(Either::Left));
+            }
             match verify::authenticate(&shared, &parts, &bytes).await {
                 Ok(principal) => {
                     parts.extensions.insert(principal);

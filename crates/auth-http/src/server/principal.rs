@@ -17,6 +17,8 @@ pub enum SchemeKind {
     Smile,
     /// A restricted user token (Altalix `user:rate`), minted by a partner's backend.
     UserToken,
+    /// An Actyx-style app token issued by the node's auth endpoint.
+    AppToken,
 }
 
 impl SchemeKind {
@@ -29,6 +31,7 @@ impl SchemeKind {
             Self::Jwt => "jwt",
             Self::Smile => "smile",
             Self::UserToken => "user_token",
+            Self::AppToken => "app_token",
         }
     }
 }

@@ -10,12 +10,14 @@ use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 
 /// How to render an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorStyle {
     /// RFC 9457 problem details.
     Problem,
     /// Qredo's `{"code":401,"msg":"errPartnerAuth","detail":{"reason":...}}`.
     Qredo(QredoReason),
+    /// Actyx's `{"code":"ERR_...","message":...}` (code and message given).
+    Actyx(auth_core::scheme::apptrust::ActyxCode, String),
 }
 
 /// A refused request.
@@ -84,8 +86,12 @@ impl Rejection {
 
     /// Renders the response.
     pub fn into_response(self) -> Response<Full<Bytes>> {
-        let (content_type, body) = match self.style {
+        let (content_type, body) = match &self.style {
             ErrorStyle::Qredo(reason) => ("application/json", reason.error_body()),
+            ErrorStyle::Actyx(code, message) => (
+                "application/json",
+                serde_json::json!({ "code": code.as_str(), "message": message }).to_string(),
+            ),
             ErrorStyle::Problem => (
                 "application/problem+json",
                 serde_json::json!({

@@ -9,6 +9,7 @@ use auth_core::apikey::{self, ApiKeyDigest};
 use auth_core::request::{Body, Headers, Message, Request, TargetUri};
 use auth_core::scheme::{jwt, qredo, rfc9421, smile};
 use auth_core::{Error, ErrorCode};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Most header fields looked at.
@@ -51,6 +52,11 @@ pub(crate) async fn authenticate(
         let parsed = smile::parse(&fields.partner_id, &fields.timestamp, &fields.signature)
             .map_err(problem)?;
         return verify_smile(shared, &parsed).await;
+    }
+    if let Some(cfg) = &shared.config.app_tokens
+        && let Some(token) = app_token(parts, &headers)
+    {
+        return verify_app_token(shared, cfg, token);
     }
     let bearer = bearer(&headers)?;
     if let Some(cfg) = &shared.config.user_tokens
@@ -112,7 +118,10 @@ fn target<'a>(
                         .and_then(|h| h.to_str().ok())
                 })
                 .ok_or_else(|| {
-                    Rejection::new(Error::malformed("the request has no Host header"), style)
+                    Rejection::new(
+                        Error::malformed("the request has no Host header"),
+                        style.clone(),
+                    )
                 })?;
             (parts.uri.scheme_str().unwrap_or("http"), host)
         }
@@ -154,6 +163,44 @@ fn bearer<'a>(headers: &Headers<'a>) -> Result<Option<&'a str>, Rejection> {
 /// A compact JWS has exactly two dots; API keys (ours and the foreign ones) have none.
 fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
+/// An app token from `Authorization: Bearer axt1...` or the `access_token` query parameter.
+fn app_token<'a>(parts: &'a http::request::Parts, headers: &Headers<'a>) -> Option<&'a str> {
+    let prefix = auth_core::scheme::apptrust::TOKEN_PREFIX;
+    let from_header = headers
+        .get_one("authorization")
+        .ok()
+        .flatten()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| t.starts_with(prefix));
+    from_header.or_else(|| {
+        parts
+            .uri
+            .query()?
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("access_token="))
+            .filter(|t| t.starts_with(prefix))
+    })
+}
+
+fn verify_app_token(
+    shared: &Shared,
+    cfg: &super::AppTokenConfig,
+    token: &str,
+) -> Result<Principal, Rejection> {
+    let verified = cfg
+        .verifier
+        .verify(token, shared.clock.now())
+        .map_err(super::app_tokens::actyx_rejection)?;
+    Ok(Principal {
+        partner: verified.app_id.to_string(),
+        key_id: None,
+        scheme: SchemeKind::AppToken,
+        scopes: Arc::from(Vec::<String>::new()),
+    })
 }
 
 /// Whether a JWS-shaped token declares the user-token type in its (unverified) header; the
