@@ -1,0 +1,28 @@
+//! Actyx-style app tokens: a trial app (`com.example.*`, unsigned manifest) obtains a token from
+//! `/api/v2/auth` and calls the API with it. Start the server example first.
+#![allow(clippy::expect_used, clippy::print_stdout)]
+
+mod common;
+
+use auth_http::client::{AppTokenAuth, AuthClient};
+use std::sync::Arc;
+
+const MANIFEST: &str = r#"{"appId":"com.example.demo","displayName":"Demo app","version":"1.0.0"}"#;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let base = common::base_url();
+    let auth = AppTokenAuth::new(
+        reqwest::Client::new(),
+        &format!("{base}/api/v2/auth"),
+        MANIFEST,
+    );
+    let client = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    common::show(
+        client
+            .send(client.http().get(format!("{base}/orders")))
+            .await?,
+    )
+    .await;
+    Ok(())
+}
