@@ -95,27 +95,25 @@ impl DigestVerifier {
                 "Content-Digest is too long",
             ));
         }
-        let dict: sfv::Dictionary = sfv::Parser::new(field)
-            .parse()
+        let dict = crate::scheme::rfc9421::sf::parse_dict(field)
             .map_err(|_| Error::malformed("Content-Digest is not a structured-field dictionary"))?;
         let mut expected = Vec::new();
-        for (key, value) in &dict {
-            let Some(alg) = DigestAlgorithm::from_key(key.as_str()) else {
+        for member in &dict {
+            let Some(alg) = DigestAlgorithm::from_key(member.key) else {
                 continue;
             };
             if !accepted.accepts(alg) {
                 continue;
             }
-            let bytes = match value {
-                sfv::ListEntry::Item(item) => item.bare_item.as_byte_sequence(),
-                sfv::ListEntry::InnerList(_) => None,
-            }
-            .ok_or_else(|| {
-                Error::malformed(format!(
-                    "Content-Digest member {} must be a byte sequence (:base64:)",
-                    alg.key()
-                ))
-            })?;
+            let bytes = member
+                .item()
+                .and_then(|i| i.bare.as_bytes())
+                .ok_or_else(|| {
+                    Error::malformed(format!(
+                        "Content-Digest member {} must be a byte sequence (:base64:)",
+                        alg.key()
+                    ))
+                })?;
             expected.push((alg, bytes.to_vec(), digest::Context::new(alg.ring())));
         }
         if expected.is_empty() {
