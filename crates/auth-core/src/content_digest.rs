@@ -76,25 +76,32 @@ pub fn create(body: &[u8], alg: DigestAlgorithm) -> String {
 /// that matched. A mismatch is [`ErrorCode::DigestMismatch`]; a field naming no accepted
 /// algorithm is [`ErrorCode::UnsupportedAlgorithm`].
 pub fn verify(field: &str, body: &[u8], accepted: AcceptedDigests) -> Result<DigestAlgorithm> {
-    // One pass without the streaming state: parse, then hash the body once per algorithm.
+    // Without the streaming state: parse and validate every accepted member first (so the
+    // error does not depend on member order), then hash the body once per algorithm.
     let dict = parse_field(field)?;
-    let mut best = None;
+    let mut any = false;
     for member in &dict {
-        let Some(alg) = DigestAlgorithm::from_key(member.key) else {
-            continue;
-        };
-        if !accepted.accepts(alg) {
-            continue;
-        }
-        let want = member_bytes(member, alg)?;
-        if !ct_eq(digest::digest(alg.ring(), body).as_ref(), want) {
-            return Err(mismatch(alg));
-        }
-        if best != Some(DigestAlgorithm::Sha512) {
-            best = Some(alg);
+        if let Some(alg) = DigestAlgorithm::from_key(member.key).filter(|a| accepted.accepts(*a)) {
+            member_bytes(member, alg)?;
+            any = true;
         }
     }
-    best.ok_or_else(none_accepted)
+    if !any {
+        return Err(none_accepted());
+    }
+    let mut best = DigestAlgorithm::Sha256;
+    for member in &dict {
+        if let Some(alg) = DigestAlgorithm::from_key(member.key).filter(|a| accepted.accepts(*a)) {
+            let want = member_bytes(member, alg)?;
+            if !ct_eq(digest::digest(alg.ring(), body).as_ref(), want) {
+                return Err(mismatch(alg));
+            }
+            if alg == DigestAlgorithm::Sha512 {
+                best = alg;
+            }
+        }
+    }
+    Ok(best)
 }
 
 fn parse_field(field: &str) -> Result<Vec<crate::scheme::rfc9421::sf::Member<'_>>> {
