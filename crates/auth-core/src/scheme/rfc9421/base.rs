@@ -186,54 +186,48 @@ fn check_value(v: &str) -> Result<&str> {
     Ok(v.trim_matches([' ', '\t']))
 }
 
-fn write_field(headers: Headers<'_>, name: &str, c: &Component, out: &mut String) -> Result<()> {
-    let absent = || {
-        Error::new(
-            ErrorCode::MissingComponent,
-            format!("covered header {name} is absent from the message"),
-        )
-    };
-    if c.has(&ComponentParam::Bs) {
-        let mut any = false;
-        for v in headers.get_all(name) {
-            let v = check_value(v)?;
-            if any {
-                out.push_str(", ");
-            }
-            any = true;
-            out.push(':');
-            out.push_str(&crate::encoding::b64_encode(v.as_bytes()));
-            out.push(':');
-        }
-        return if any { Ok(()) } else { Err(absent()) };
-    }
-    let structured = c.has(&ComponentParam::Sf) || c.key_param().is_some();
-    if !structured {
-        let mut any = false;
-        for v in headers.get_all(name) {
-            let v = check_value(v)?;
-            if any {
-                out.push_str(", ");
-            }
-            any = true;
-            out.push_str(v);
-        }
-        return if any { Ok(()) } else { Err(absent()) };
-    }
-    // Structured: combine the lines, parse, serialise strictly.
-    let mut combined = String::new();
+/// Writes every line of field `name` through `write`, separated by `", "`; a field with no
+/// line is a missing component.
+fn join_lines(
+    headers: Headers<'_>,
+    name: &str,
+    out: &mut String,
+    mut write: impl FnMut(&str, &mut String),
+) -> Result<()> {
     let mut any = false;
     for v in headers.get_all(name) {
         let v = check_value(v)?;
         if any {
-            combined.push_str(", ");
+            out.push_str(", ");
         }
         any = true;
-        combined.push_str(v);
+        write(v, out);
     }
-    if !any {
-        return Err(absent());
+    if any {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::MissingComponent,
+            format!("covered header {name} is absent from the message"),
+        ))
     }
+}
+
+fn write_field(headers: Headers<'_>, name: &str, c: &Component, out: &mut String) -> Result<()> {
+    if c.has(&ComponentParam::Bs) {
+        return join_lines(headers, name, out, |v, out| {
+            out.push(':');
+            out.push_str(&crate::encoding::b64_encode(v.as_bytes()));
+            out.push(':');
+        });
+    }
+    let structured = c.has(&ComponentParam::Sf) || c.key_param().is_some();
+    if !structured {
+        return join_lines(headers, name, out, |v, out| out.push_str(v));
+    }
+    // Structured: combine the lines, parse, serialise strictly.
+    let mut combined = String::new();
+    join_lines(headers, name, &mut combined, |v, out| out.push_str(v))?;
     let bad = || {
         Error::malformed(format!(
             "covered header {name} is not a valid structured field"
