@@ -107,6 +107,26 @@ fn section_2_1_header_field_examples() {
         line(&m, field("date").sf().unwrap()).unwrap_err().code(),
         ErrorCode::Malformed
     );
+    // Non-ASCII or control characters cannot enter the US-ASCII base as text; ;bs carries them.
+    let h = [
+        ("X-Utf8", "caf\u{e9}"),
+        ("X-Nul", "a\u{0}b"),
+        ("X-Tab", "a\tb"),
+    ];
+    let r = Request::from_uri("GET", "https://www.example.com/", &h, b"").unwrap();
+    let m = Message::Request(&r);
+    for name in ["x-utf8", "x-nul"] {
+        assert_eq!(
+            line(&m, field(name)).unwrap_err().code(),
+            ErrorCode::Malformed,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        line(&m, field("x-utf8").bs().unwrap()).unwrap(),
+        "\"x-utf8\";bs: :Y2Fmw6k=:"
+    );
+    assert_eq!(line(&m, field("x-tab")).unwrap(), "\"x-tab\": a\tb");
     // Obsolete line folding / embedded line breaks are refused, never copied into the base.
     let h = [("X-Obs-Fold-Header", "Obsolete\r\n    line folding.")];
     let r = Request::from_uri("GET", "https://www.example.com/", &h, b"").unwrap();

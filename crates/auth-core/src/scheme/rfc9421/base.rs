@@ -171,16 +171,25 @@ fn push_lower(s: &str, out: &mut String) {
     out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
 }
 
-fn check_value(v: &str) -> Result<&str> {
+/// How a field line may look in the signature base.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Line {
+    /// Printable US-ASCII and HTAB only (the signature base is US-ASCII, RFC 9421 section 2.5).
+    Text,
+    /// Anything: the line is Base64-wrapped (`;bs`).
+    Binary,
+}
+
+fn check_value(v: &str, line: Line) -> Result<&str> {
     if v.len() > crate::request::MAX_HEADER_VALUE {
         return Err(Error::new(
             ErrorCode::TooLarge,
             "a covered header value is too long",
         ));
     }
-    if v.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+    if line == Line::Text && !v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
         return Err(Error::malformed(
-            "a covered header value contains CR, LF or NUL",
+            "a covered header value has control or non-ASCII characters; cover it with ;bs",
         ));
     }
     Ok(v.trim_matches([' ', '\t']))
@@ -191,12 +200,13 @@ fn check_value(v: &str) -> Result<&str> {
 fn join_lines(
     headers: Headers<'_>,
     name: &str,
+    line: Line,
     out: &mut String,
     mut write: impl FnMut(&str, &mut String),
 ) -> Result<()> {
     let mut any = false;
     for v in headers.get_all(name) {
-        let v = check_value(v)?;
+        let v = check_value(v, line)?;
         if any {
             out.push_str(", ");
         }
@@ -215,7 +225,7 @@ fn join_lines(
 
 fn write_field(headers: Headers<'_>, name: &str, c: &Component, out: &mut String) -> Result<()> {
     if c.has(&ComponentParam::Bs) {
-        return join_lines(headers, name, out, |v, out| {
+        return join_lines(headers, name, Line::Binary, out, |v, out| {
             out.push(':');
             out.push_str(&crate::encoding::b64_encode(v.as_bytes()));
             out.push(':');
@@ -223,11 +233,13 @@ fn write_field(headers: Headers<'_>, name: &str, c: &Component, out: &mut String
     }
     let structured = c.has(&ComponentParam::Sf) || c.key_param().is_some();
     if !structured {
-        return join_lines(headers, name, out, |v, out| out.push_str(v));
+        return join_lines(headers, name, Line::Text, out, |v, out| out.push_str(v));
     }
     // Structured: combine the lines, parse, serialise strictly.
     let mut combined = String::new();
-    join_lines(headers, name, &mut combined, |v, out| out.push_str(v))?;
+    join_lines(headers, name, Line::Text, &mut combined, |v, out| {
+        out.push_str(v)
+    })?;
     let bad = || {
         Error::malformed(format!(
             "covered header {name} is not a valid structured field"
