@@ -1,6 +1,7 @@
 //! Signed-request verification benchmarks: each verify path (RFC 9421, Qredo, Altalix) against
 //! the bare ring verification of the same signature over the same bytes, in the same run.
 //! Keys are parsed once, outside the timed loops.
+#![allow(clippy::expect_used)]
 
 use auth_core::content_digest::{DigestAlgorithm, create};
 use auth_core::keys::{

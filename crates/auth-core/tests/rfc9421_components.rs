@@ -315,7 +315,8 @@ fn bad_input_gives_distinct_typed_errors() {
     let strict = VerifyPolicy::default();
     let lookup = |id: Option<&str>| if id == Some("k1") { Some(&vk) } else { None };
 
-    // Good under the strict default policy.
+    // Good under the strict default policy, once: the nonce then counts as replayed.
+    let mut cache = auth_core::replay::ReplayCache::new(8);
     signed_post(&spec, &[], |m| {
         let p = rfc9421::verify_with_lookup(m, &strict, NOW, lookup).unwrap();
         let v = rfc9421::verify(m, &p, &vk, &strict, NOW).unwrap();
@@ -323,6 +324,15 @@ fn bad_input_gives_distinct_typed_errors() {
             (v.keyid, v.nonce, v.body),
             (Some("k1"), Some("n-1"), BodyCheck::DigestVerified)
         );
+        let key = v.replay_key().unwrap().unwrap();
+        cache
+            .check_and_insert(&key, NOW, strict.replay_window())
+            .unwrap();
+        let later = NOW.saturating_add(Duration::from_secs(200));
+        let e = cache
+            .check_and_insert(&key, later, strict.replay_window())
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Replayed);
     });
     // keyid not registered.
     let other = spec.clone().keyid("k2").unwrap();

@@ -568,6 +568,16 @@ pub struct Verified<'p> {
     pub body: BodyCheck,
 }
 
+impl Verified<'_> {
+    /// The replay-cache key of this signature's nonce, scoped by `keyid`
+    /// ([`crate::replay::nonce_cache_key`]); `None` without a nonce. Record it for
+    /// [`VerifyPolicy::replay_window`] (e.g. in [`crate::replay::ReplayCache`]).
+    pub fn replay_key(&self) -> Option<Result<String>> {
+        self.nonce
+            .map(|n| crate::replay::nonce_cache_key("rfc9421", self.keyid.unwrap_or(""), n))
+    }
+}
+
 /// Phase two: checks `parsed` against `msg` with the resolved `key` under `policy` at `now`.
 pub fn verify<'p>(
     msg: &Message<'_>,
