@@ -188,6 +188,20 @@ fn section_2_2_derived_component_examples() {
         line(&m, Component::authority()).unwrap(),
         "\"@authority\": www.example.com:8080"
     );
+    for (uri, want) in [
+        ("https://H.example:0443/", "h.example"),
+        ("https://h.example:/", "h.example"),
+        ("http://h.example:80/", "h.example"),
+        ("http://h.example:443/", "h.example:443"),
+        ("https://[2001:DB8::1]:443/", "[2001:db8::1]"),
+        ("https://[2001:db8::1]:8443/", "[2001:db8::1]:8443"),
+        ("https://[2001:db8::1]/", "[2001:db8::1]"),
+        ("wss://h.example:443/", "h.example:443"),
+    ] {
+        let r = Request::from_uri("GET", uri, &[], b"").unwrap();
+        let got = line(&Message::Request(&r), Component::authority()).unwrap();
+        assert_eq!(got, format!("\"@authority\": {want}"), "{uri}");
+    }
     // @status is for responses.
     assert_eq!(
         line(&m, Component::status()).unwrap_err().code(),

@@ -105,23 +105,7 @@ fn write_derived(r: &Request<'_>, d: Derived, name: Option<&str>, out: &mut Stri
                 out.push_str(q);
             }
         }
-        Derived::Authority => {
-            let a = t.authority();
-            let scheme = t.scheme();
-            let default_port =
-                if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
-                    ":443"
-                } else if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
-                    ":80"
-                } else {
-                    ""
-                };
-            let a = match a.strip_suffix(default_port) {
-                Some(host) if !default_port.is_empty() => host,
-                _ => a,
-            };
-            push_lower(a, out);
-        }
+        Derived::Authority => write_authority(t.scheme(), t.authority(), out),
         Derived::Scheme => push_lower(t.scheme(), out),
         Derived::RequestTarget => {
             out.push_str(if t.path().is_empty() { "/" } else { t.path() });
@@ -165,6 +149,33 @@ fn write_derived(r: &Request<'_>, d: Derived, name: Option<&str>, out: &mut Stri
         }
     }
     Ok(())
+}
+
+/// `@authority`: the host lowercased, the port dropped when empty or the scheme's default
+/// (RFC 9110 section 4.2.3; leading zeros ignored, as Python's implementation does).
+fn write_authority(scheme: &str, authority: &str, out: &mut String) {
+    // The port follows the last ':' unless that ':' is inside an IPv6 literal.
+    let (host, port) = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => (&authority[..i], Some(&authority[i + 1..])),
+        _ => (authority, None),
+    };
+    let default = if scheme.eq_ignore_ascii_case("https") {
+        "443"
+    } else if scheme.eq_ignore_ascii_case("http") {
+        "80"
+    } else {
+        ""
+    };
+    push_lower(host, out);
+    match port {
+        Some(p)
+            if p.is_empty() || (!default.is_empty() && p.trim_start_matches('0') == default) => {}
+        Some(p) => {
+            out.push(':');
+            out.push_str(p);
+        }
+        None => {}
+    }
 }
 
 fn push_lower(s: &str, out: &mut String) {
