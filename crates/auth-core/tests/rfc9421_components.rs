@@ -183,6 +183,15 @@ fn section_2_2_derived_component_examples() {
     let r = Request::from_uri("GET", "http://www.example.com:8080", &[], b"").unwrap();
     let m = Message::Request(&r);
     assert_eq!(line(&m, Component::query()).unwrap(), "\"@query\": ?");
+    assert_eq!(
+        line(&m, Component::target_uri()).unwrap(),
+        "\"@target-uri\": http://www.example.com:8080/"
+    );
+    let r = Request::from_uri("OPTIONS", "http://www.example.com:8080", &[], b"").unwrap();
+    assert_eq!(
+        line(&Message::Request(&r), Component::target_uri()).unwrap(),
+        "\"@target-uri\": http://www.example.com:8080"
+    );
     assert_eq!(line(&m, Component::path()).unwrap(), "\"@path\": /");
     assert_eq!(
         line(&m, Component::authority()).unwrap(),

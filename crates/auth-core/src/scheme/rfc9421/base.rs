@@ -99,6 +99,10 @@ fn write_derived(r: &Request<'_>, d: Derived, name: Option<&str>, out: &mut Stri
             out.push_str(t.scheme());
             out.push_str("://");
             out.push_str(t.authority());
+            // An empty path is "/" (RFC 9110 section 4.2.3), except for a server-wide OPTIONS.
+            if t.path().is_empty() && r.method != "OPTIONS" {
+                out.push('/');
+            }
             out.push_str(t.path());
             if let Some(q) = t.query() {
                 out.push('?');
