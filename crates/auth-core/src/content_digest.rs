@@ -76,9 +76,72 @@ pub fn create(body: &[u8], alg: DigestAlgorithm) -> String {
 /// that matched. A mismatch is [`ErrorCode::DigestMismatch`]; a field naming no accepted
 /// algorithm is [`ErrorCode::UnsupportedAlgorithm`].
 pub fn verify(field: &str, body: &[u8], accepted: AcceptedDigests) -> Result<DigestAlgorithm> {
-    let mut v = DigestVerifier::new(field, accepted)?;
-    v.update(body);
-    v.finish()
+    // Without the streaming state: parse and validate every accepted member first (so the
+    // error does not depend on member order), then hash the body once per algorithm.
+    let dict = parse_field(field)?;
+    let mut any = false;
+    for member in &dict {
+        if let Some(alg) = DigestAlgorithm::from_key(member.key).filter(|a| accepted.accepts(*a)) {
+            member_bytes(member, alg)?;
+            any = true;
+        }
+    }
+    if !any {
+        return Err(none_accepted());
+    }
+    let mut best = DigestAlgorithm::Sha256;
+    for member in &dict {
+        if let Some(alg) = DigestAlgorithm::from_key(member.key).filter(|a| accepted.accepts(*a)) {
+            let want = member_bytes(member, alg)?;
+            if !ct_eq(digest::digest(alg.ring(), body).as_ref(), want) {
+                return Err(mismatch(alg));
+            }
+            if alg == DigestAlgorithm::Sha512 {
+                best = alg;
+            }
+        }
+    }
+    Ok(best)
+}
+
+fn parse_field(field: &str) -> Result<Vec<crate::scheme::rfc9421::sf::Member<'_>>> {
+    if field.len() > MAX_FIELD_LEN {
+        return Err(Error::new(
+            ErrorCode::TooLarge,
+            "Content-Digest is too long",
+        ));
+    }
+    crate::scheme::rfc9421::sf::parse_dict(field)
+        .map_err(|_| Error::malformed("Content-Digest is not a structured-field dictionary"))
+}
+
+fn member_bytes<'m>(
+    member: &'m crate::scheme::rfc9421::sf::Member<'_>,
+    alg: DigestAlgorithm,
+) -> Result<&'m [u8]> {
+    member
+        .item()
+        .and_then(|i| i.bare.as_bytes())
+        .ok_or_else(|| {
+            Error::malformed(format!(
+                "Content-Digest member {} must be a byte sequence (:base64:)",
+                alg.key()
+            ))
+        })
+}
+
+fn mismatch(alg: DigestAlgorithm) -> Error {
+    Error::new(
+        ErrorCode::DigestMismatch,
+        format!("the body does not match its Content-Digest {}", alg.key()),
+    )
+}
+
+fn none_accepted() -> Error {
+    Error::new(
+        ErrorCode::UnsupportedAlgorithm,
+        "Content-Digest names no accepted algorithm (send sha-256 or sha-512)",
+    )
 }
 
 /// Checks a body streamed in pieces against a `Content-Digest` field value.
@@ -89,40 +152,20 @@ pub struct DigestVerifier {
 impl DigestVerifier {
     /// Parses the field value and prepares to hash the body.
     pub fn new(field: &str, accepted: AcceptedDigests) -> Result<Self> {
-        if field.len() > MAX_FIELD_LEN {
-            return Err(Error::new(
-                ErrorCode::TooLarge,
-                "Content-Digest is too long",
-            ));
-        }
-        let dict: sfv::Dictionary = sfv::Parser::new(field)
-            .parse()
-            .map_err(|_| Error::malformed("Content-Digest is not a structured-field dictionary"))?;
+        let dict = parse_field(field)?;
         let mut expected = Vec::new();
-        for (key, value) in &dict {
-            let Some(alg) = DigestAlgorithm::from_key(key.as_str()) else {
+        for member in &dict {
+            let Some(alg) = DigestAlgorithm::from_key(member.key) else {
                 continue;
             };
             if !accepted.accepts(alg) {
                 continue;
             }
-            let bytes = match value {
-                sfv::ListEntry::Item(item) => item.bare_item.as_byte_sequence(),
-                sfv::ListEntry::InnerList(_) => None,
-            }
-            .ok_or_else(|| {
-                Error::malformed(format!(
-                    "Content-Digest member {} must be a byte sequence (:base64:)",
-                    alg.key()
-                ))
-            })?;
+            let bytes = member_bytes(member, alg)?;
             expected.push((alg, bytes.to_vec(), digest::Context::new(alg.ring())));
         }
         if expected.is_empty() {
-            return Err(Error::new(
-                ErrorCode::UnsupportedAlgorithm,
-                "Content-Digest names no accepted algorithm (send sha-256 or sha-512)",
-            ));
+            return Err(none_accepted());
         }
         Ok(Self { expected })
     }
@@ -139,10 +182,7 @@ impl DigestVerifier {
         let mut best = None;
         for (alg, want, ctx) in self.expected {
             if !ct_eq(ctx.finish().as_ref(), &want) {
-                return Err(Error::new(
-                    ErrorCode::DigestMismatch,
-                    format!("the body does not match its Content-Digest {}", alg.key()),
-                ));
+                return Err(mismatch(alg));
             }
             if best != Some(DigestAlgorithm::Sha512) {
                 best = Some(alg);

@@ -154,8 +154,19 @@ fn mutations_are_rejected_with_the_right_reason() {
         ("x-timestamp", ts),
         ("x-sign", sign),
     ];
-    // The method is not signed.
+    // The method is not signed: the same signed request replayed with another method within
+    // the window verifies, and only the replay cache (keyed by the signature) stops it.
     check("PUT", url, &good, body, &key, &policy(), now).unwrap();
+    let mut cache = auth_core::replay::ReplayCache::new(4);
+    let window = auth_core::replay::FreshnessWindow::symmetric(QredoPolicy::default().window());
+    for (i, method) in ["POST", "PUT"].into_iter().enumerate() {
+        let req = Request::from_uri(method, url, &good, body).unwrap();
+        let p = qredo::parse(&req).unwrap();
+        let k =
+            auth_core::replay::nonce_cache_key("qredo", p.api_key(), &p.replay_nonce()).unwrap();
+        let r = cache.check_and_insert(&k, now, window.retention());
+        assert_eq!(r.is_ok(), i == 0, "{method}");
+    }
 
     // One byte of the signature, URL, body or timestamp.
     let mut raw = auth_core::encoding::b64url_decode(sign, "s").unwrap();

@@ -446,3 +446,23 @@ fn alg_parameter_only_confirms_the_key() {
     let e = rfc9421::verify(&m, &parsed, &hmac, &pol, now(case)).unwrap_err();
     assert_eq!(e.code(), ErrorCode::UnsupportedAlgorithm);
 }
+
+#[test]
+fn reformatted_signature_input_still_verifies() {
+    // RFC 9421 section 3.2 step 7: the verifier uses the strict serialisation of the received
+    // parameters, so optional whitespace and `=?1` flags added in transit do not matter.
+    let v = vectors();
+    let case = &v["cases"][5];
+    assert_eq!(case["id"], "B.2.6");
+    let input = case["signature_input"].as_str().unwrap();
+    let reformatted = input
+        .replace("=(\"date\" \"@method\"", "=(  \"date\"   \"@method\"")
+        .replace("\"content-length\")", "\"content-length\" )")
+        .replace(";keyid=", ";  keyid=");
+    assert_ne!(reformatted, input);
+    let mut lines = source_lines(&v, case);
+    let n = lines.len();
+    lines[n - 2].1 = format!("  {reformatted}  ");
+    let base = verify_case(&v, case, &lines, now(case)).unwrap();
+    assert_eq!(base, case["signature_base"].as_str().unwrap());
+}

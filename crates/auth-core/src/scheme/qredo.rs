@@ -10,6 +10,7 @@ use crate::encoding::{b64url_decode, b64url_encode};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{SignatureAlgorithm, SigningKey, VerifyingKey};
 use crate::rand::SecureRandom;
+use crate::replay::{FreshnessWindow, check_fresh};
 use crate::request::{Request, TargetUri};
 use crate::time::UnixTime;
 use std::fmt;
@@ -254,6 +255,16 @@ impl<'a> ParsedQredo<'a> {
     pub fn freshness(&self) -> Freshness {
         self.freshness
     }
+
+    /// A replay nonce for a timestamped request (hex SHA-256 of the signature): the method
+    /// is not signed and a timestamp stays valid for the whole window, so record this in a
+    /// replay cache ([`crate::replay::ReplayCache`]) for twice the window to accept each
+    /// signed request once.
+    pub fn replay_nonce(&self) -> String {
+        crate::encoding::hex_lower(
+            ring::digest::digest(&ring::digest::SHA256, &self.signature).as_ref(),
+        )
+    }
 }
 
 fn decimal(text: &str) -> Option<u64> {
@@ -376,16 +387,12 @@ pub fn verify_with_buffer(
     check_key_alg(key.algorithm()).map_err(|e| QredoError::wrap(Reason::Signature, e))?;
     match parsed.freshness {
         Freshness::Timestamp(t) => {
-            if UnixTime::from_secs(t).abs_diff(now) > policy.window {
-                return Err(QredoError::new(
-                    Reason::Timestamp,
-                    ErrorCode::StaleTimestamp,
-                    format!(
-                        "x-timestamp is more than {} s from the server's time; check the clock",
-                        policy.window.as_secs()
-                    ),
-                ));
-            }
+            check_fresh(
+                UnixTime::from_secs(t),
+                now,
+                FreshnessWindow::symmetric(policy.window),
+            )
+            .map_err(|e| QredoError::wrap(Reason::Timestamp, e))?;
         }
         Freshness::Nonce(_) => {
             if policy.freshness != FreshnessMode::TimestampOrNonce {

@@ -99,29 +99,17 @@ fn write_derived(r: &Request<'_>, d: Derived, name: Option<&str>, out: &mut Stri
             out.push_str(t.scheme());
             out.push_str("://");
             out.push_str(t.authority());
+            // An empty path is "/" (RFC 9110 section 4.2.3), except for a server-wide OPTIONS.
+            if t.path().is_empty() && r.method != "OPTIONS" {
+                out.push('/');
+            }
             out.push_str(t.path());
             if let Some(q) = t.query() {
                 out.push('?');
                 out.push_str(q);
             }
         }
-        Derived::Authority => {
-            let a = t.authority();
-            let scheme = t.scheme();
-            let default_port =
-                if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
-                    ":443"
-                } else if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
-                    ":80"
-                } else {
-                    ""
-                };
-            let a = match a.strip_suffix(default_port) {
-                Some(host) if !default_port.is_empty() => host,
-                _ => a,
-            };
-            push_lower(a, out);
-        }
+        Derived::Authority => write_authority(t.scheme(), t.authority(), out),
         Derived::Scheme => push_lower(t.scheme(), out),
         Derived::RequestTarget => {
             out.push_str(if t.path().is_empty() { "/" } else { t.path() });
@@ -167,73 +155,106 @@ fn write_derived(r: &Request<'_>, d: Derived, name: Option<&str>, out: &mut Stri
     Ok(())
 }
 
+/// `@authority`: the host lowercased, the port dropped when empty or the scheme's default
+/// (RFC 9110 section 4.2.3; leading zeros ignored, as Python's implementation does).
+fn write_authority(scheme: &str, authority: &str, out: &mut String) {
+    // The port follows the last ':' unless that ':' is inside an IPv6 literal.
+    let (host, port) = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => (&authority[..i], Some(&authority[i + 1..])),
+        _ => (authority, None),
+    };
+    let default = if scheme.eq_ignore_ascii_case("https") {
+        "443"
+    } else if scheme.eq_ignore_ascii_case("http") {
+        "80"
+    } else {
+        ""
+    };
+    push_lower(host, out);
+    match port {
+        Some(p)
+            if p.is_empty() || (!default.is_empty() && p.trim_start_matches('0') == default) => {}
+        Some(p) => {
+            out.push(':');
+            out.push_str(p);
+        }
+        None => {}
+    }
+}
+
 fn push_lower(s: &str, out: &mut String) {
     out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
 }
 
-fn check_value(v: &str) -> Result<&str> {
+/// How a field line may look in the signature base.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Line {
+    /// Printable US-ASCII and HTAB only (the signature base is US-ASCII, RFC 9421 section 2.5).
+    Text,
+    /// Anything: the line is Base64-wrapped (`;bs`).
+    Binary,
+}
+
+fn check_value(v: &str, line: Line) -> Result<&str> {
     if v.len() > crate::request::MAX_HEADER_VALUE {
         return Err(Error::new(
             ErrorCode::TooLarge,
             "a covered header value is too long",
         ));
     }
-    if v.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+    if line == Line::Text && !v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
         return Err(Error::malformed(
-            "a covered header value contains CR, LF or NUL",
+            "a covered header value has control or non-ASCII characters; cover it with ;bs",
         ));
     }
     Ok(v.trim_matches([' ', '\t']))
 }
 
-fn write_field(headers: Headers<'_>, name: &str, c: &Component, out: &mut String) -> Result<()> {
-    let absent = || {
-        Error::new(
+/// Writes every line of field `name` through `write`, separated by `", "`; a field with no
+/// line is a missing component.
+fn join_lines(
+    headers: Headers<'_>,
+    name: &str,
+    line: Line,
+    out: &mut String,
+    mut write: impl FnMut(&str, &mut String),
+) -> Result<()> {
+    let mut any = false;
+    for v in headers.get_all(name) {
+        let v = check_value(v, line)?;
+        if any {
+            out.push_str(", ");
+        }
+        any = true;
+        write(v, out);
+    }
+    if any {
+        Ok(())
+    } else {
+        Err(Error::new(
             ErrorCode::MissingComponent,
             format!("covered header {name} is absent from the message"),
-        )
-    };
+        ))
+    }
+}
+
+fn write_field(headers: Headers<'_>, name: &str, c: &Component, out: &mut String) -> Result<()> {
     if c.has(&ComponentParam::Bs) {
-        let mut any = false;
-        for v in headers.get_all(name) {
-            let v = check_value(v)?;
-            if any {
-                out.push_str(", ");
-            }
-            any = true;
+        return join_lines(headers, name, Line::Binary, out, |v, out| {
             out.push(':');
             out.push_str(&crate::encoding::b64_encode(v.as_bytes()));
             out.push(':');
-        }
-        return if any { Ok(()) } else { Err(absent()) };
+        });
     }
     let structured = c.has(&ComponentParam::Sf) || c.key_param().is_some();
     if !structured {
-        let mut any = false;
-        for v in headers.get_all(name) {
-            let v = check_value(v)?;
-            if any {
-                out.push_str(", ");
-            }
-            any = true;
-            out.push_str(v);
-        }
-        return if any { Ok(()) } else { Err(absent()) };
+        return join_lines(headers, name, Line::Text, out, |v, out| out.push_str(v));
     }
     // Structured: combine the lines, parse, serialise strictly.
     let mut combined = String::new();
-    let mut any = false;
-    for v in headers.get_all(name) {
-        let v = check_value(v)?;
-        if any {
-            combined.push_str(", ");
-        }
-        any = true;
-        combined.push_str(v);
-    }
-    if !any {
-        return Err(absent());
-    }
+    join_lines(headers, name, Line::Text, &mut combined, |v, out| {
+        out.push_str(v)
+    })?;
     let bad = || {
         Error::malformed(format!(
             "covered header {name} is not a valid structured field"

@@ -224,11 +224,11 @@ impl Component {
     }
 
     /// Parses one inner-list item of `Signature-Input`.
-    pub(crate) fn from_sf_item(item: &sfv::Item) -> Result<Self> {
-        let name = item.bare_item.as_string().ok_or_else(|| {
+    pub(crate) fn from_raw(item: &super::sf::Item<'_>) -> Result<Self> {
+        let name = item.bare.as_string().ok_or_else(|| {
             Error::malformed("a covered component identifier must be a quoted string")
         })?;
-        let name = name.as_str();
+        let name = &*name;
         let name = if name.starts_with('@') {
             ComponentName::Derived(
                 Derived::from_name(name)
@@ -240,24 +240,23 @@ impl Component {
         };
         let mut params = Vec::with_capacity(item.params.len());
         for (k, v) in &item.params {
+            let k = *k;
             let flag = |p: ComponentParam| {
                 if v.as_boolean() == Some(true) {
                     Ok(p)
                 } else {
                     Err(Error::malformed(format!(
-                        "component parameter {} must be a bare flag",
-                        k.as_str()
+                        "component parameter {k} must be a bare flag"
                     )))
                 }
             };
             let text = |wrap: fn(String) -> ComponentParam| match v.as_string() {
-                Some(s) if s.as_str().len() <= MAX_PARAM_TEXT => Ok(wrap(s.as_str().to_owned())),
+                Some(s) if s.len() <= MAX_PARAM_TEXT => Ok(wrap(s.into_owned())),
                 _ => Err(Error::malformed(format!(
-                    "component parameter {} must be a short quoted string",
-                    k.as_str()
+                    "component parameter {k} must be a short quoted string"
                 ))),
             };
-            params.push(match k.as_str() {
+            params.push(match k {
                 "sf" => flag(ComponentParam::Sf)?,
                 "bs" => flag(ComponentParam::Bs)?,
                 "req" => flag(ComponentParam::Req)?,

@@ -14,6 +14,7 @@
 mod base;
 mod component;
 mod policy;
+pub(crate) mod sf;
 
 pub use base::MAX_SIGNATURE_BASE;
 pub use component::{Component, ComponentName, ComponentParam, Derived, MAX_COMPONENTS};
@@ -125,46 +126,43 @@ impl SignatureParams {
         self.tag.as_deref()
     }
 
-    fn from_inner_list(list: &sfv::InnerList) -> Result<Self> {
+    fn from_raw(list: &sf::Member<'_>) -> Result<Self> {
         if list.items.len() > MAX_COMPONENTS {
             return Err(Error::new(
                 ErrorCode::TooLarge,
                 format!("a signature may cover at most {MAX_COMPONENTS} components"),
             ));
         }
-        let components = list
-            .items
-            .iter()
-            .map(Component::from_sf_item)
-            .collect::<Result<Vec<_>>>()?;
-        for (i, c) in components.iter().enumerate() {
-            if components[..i].iter().any(|p| p.same_as(c)) {
+        let mut components = Vec::with_capacity(list.items.len());
+        for item in &list.items {
+            let c = Component::from_raw(item)?;
+            if components.iter().any(|p: &Component| p.same_as(&c)) {
                 return Err(Error::malformed(format!(
                     "component {} is covered twice",
                     c.identifier()
                 )));
             }
+            components.push(c);
         }
         let mut p = Self {
             components,
             ..Self::default()
         };
         for (k, v) in &list.params {
-            let int = || match v.as_integer().map(i64::from) {
+            let k = *k;
+            let int = || match v.as_integer() {
                 Some(n) if n >= 0 => Ok(n as u64),
                 _ => Err(Error::malformed(format!(
-                    "signature parameter {} must be a non-negative integer",
-                    k.as_str()
+                    "signature parameter {k} must be a non-negative integer"
                 ))),
             };
             let text = || match v.as_string() {
-                Some(s) => Ok(s.as_str().to_owned()),
+                Some(s) => Ok(s.into_owned()),
                 None => Err(Error::malformed(format!(
-                    "signature parameter {} must be a quoted string",
-                    k.as_str()
+                    "signature parameter {k} must be a quoted string"
                 ))),
             };
-            match k.as_str() {
+            match k {
                 "created" => p.created = Some(int()?),
                 "expires" => p.expires = Some(int()?),
                 "nonce" => p.nonce = Some(text()?),
@@ -429,13 +427,10 @@ fn combined_field<'m>(
     Ok(Some(buf.as_str()))
 }
 
-fn parse_dict(text: &str, name: &str) -> Result<sfv::Dictionary> {
-    let dict: sfv::Dictionary = sfv::Parser::new(text)
-        .with_version(sfv::Version::Rfc8941)
-        .parse()
-        .map_err(|_| {
-            Error::malformed(format!("{name} is not a valid structured-field dictionary"))
-        })?;
+fn parse_dict<'t>(text: &'t str, name: &str) -> Result<Vec<sf::Member<'t>>> {
+    let dict = sf::parse_dict(text).map_err(|_| {
+        Error::malformed(format!("{name} is not a valid structured-field dictionary"))
+    })?;
     if dict.len() > MAX_LABELS {
         return Err(Error::new(
             ErrorCode::TooLarge,
@@ -445,15 +440,11 @@ fn parse_dict(text: &str, name: &str) -> Result<sfv::Dictionary> {
     Ok(dict)
 }
 
-fn tag_of(entry: &sfv::ListEntry) -> Option<&str> {
-    match entry {
-        sfv::ListEntry::InnerList(l) => l
-            .params
-            .get("tag")
-            .and_then(|v| v.as_string())
-            .map(|s| s.as_str()),
-        sfv::ListEntry::Item(_) => None,
+fn tag_of<'a>(entry: &sf::Member<'a>) -> Option<std::borrow::Cow<'a, str>> {
+    if !entry.inner_list {
+        return None;
     }
+    entry.param("tag").and_then(sf::Bare::as_string)
 }
 
 /// Every signature label in the message's `Signature-Input`, in order.
@@ -463,8 +454,8 @@ pub fn labels(msg: &Message<'_>) -> Result<Vec<String>> {
         return Ok(Vec::new());
     };
     Ok(parse_dict(text, "Signature-Input")?
-        .keys()
-        .map(|k| k.as_str().to_owned())
+        .iter()
+        .map(|m| m.key.to_owned())
         .collect())
 }
 
@@ -485,64 +476,60 @@ pub fn parse(msg: &Message<'_>, policy: &VerifyPolicy) -> Result<ParsedSignature
         )
     })?;
     let inputs = parse_dict(input_text, "Signature-Input")?;
-    let (label, entry) = match policy.label() {
-        LabelSelection::Named(want) => inputs.get_key_value(want.as_str()).ok_or_else(|| {
-            Error::new(
-                ErrorCode::Unauthorized,
-                format!("no signature labelled {want} in Signature-Input"),
-            )
-        })?,
-        LabelSelection::FirstAllowed => inputs
-            .iter()
-            .find(|(_, e)| policy.tags().allows(tag_of(e)))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::Unauthorized,
-                    "no signature in Signature-Input carries an allowed tag",
-                )
-            })?,
-    };
-    let sfv::ListEntry::InnerList(list) = entry else {
+    let entry =
+        match policy.label() {
+            LabelSelection::Named(want) => inputs
+                .iter()
+                .find(|m| m.key == want.as_str())
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::Unauthorized,
+                        format!("no signature labelled {want} in Signature-Input"),
+                    )
+                })?,
+            LabelSelection::FirstAllowed => inputs
+                .iter()
+                .find(|m| policy.tags().allows(tag_of(m).as_deref()))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::Unauthorized,
+                        "no signature in Signature-Input carries an allowed tag",
+                    )
+                })?,
+        };
+    let label = entry.key;
+    if !entry.inner_list {
         return Err(Error::malformed(format!(
-            "Signature-Input member {} must be an inner list",
-            label.as_str()
+            "Signature-Input member {label} must be an inner list"
         )));
-    };
-    let params = SignatureParams::from_inner_list(list)?;
-    let mut params_text = String::with_capacity(input_text.len());
-    let mut ser = sfv::ListSerializer::with_buffer(&mut params_text);
-    ser.members(std::iter::once(entry));
-    let _ = ser.finish();
+    }
+    let params = SignatureParams::from_raw(entry)?;
+    let mut params_text = String::with_capacity(entry.text.len());
+    sf::write_member_value(input_text, entry, &mut params_text).map_err(|_| {
+        Error::malformed("Signature-Input is not a valid structured-field dictionary")
+    })?;
 
-    let sigs = parse_dict(sig_text, "Signature")?;
-    let signature = match sigs.get(label.as_str()) {
-        Some(sfv::ListEntry::Item(item)) => item.bare_item.as_byte_sequence().ok_or_else(|| {
-            Error::malformed(format!(
-                "Signature member {} must be a byte sequence",
-                label.as_str()
-            ))
-        })?,
-        Some(_) => {
-            return Err(Error::malformed(format!(
-                "Signature member {} must be a byte sequence",
-                label.as_str()
-            )));
-        }
-        None => {
-            return Err(Error::malformed(format!(
-                "Signature has no member {} matching Signature-Input",
-                label.as_str()
-            )));
-        }
-    };
+    let mut sigs = parse_dict(sig_text, "Signature")?;
+    let at = sigs.iter().position(|m| m.key == label).ok_or_else(|| {
+        Error::malformed(format!(
+            "Signature has no member {label} matching Signature-Input"
+        ))
+    })?;
+    let signature = sigs
+        .swap_remove(at)
+        .into_item()
+        .and_then(|i| i.bare.into_bytes())
+        .ok_or_else(|| {
+            Error::malformed(format!("Signature member {label} must be a byte sequence"))
+        })?;
     if signature.is_empty() || signature.len() > MAX_SIGNATURE_LEN {
         return Err(Error::malformed("the signature has an impossible length"));
     }
     Ok(ParsedSignature {
-        label: label.as_str().to_owned(),
+        label: label.to_owned(),
         params,
         params_text,
-        signature: signature.to_vec(),
+        signature,
     })
 }
 
@@ -579,6 +566,16 @@ pub struct Verified<'p> {
     pub tag: Option<&'p str>,
     /// How the body was bound.
     pub body: BodyCheck,
+}
+
+impl Verified<'_> {
+    /// The replay-cache key of this signature's nonce, scoped by `keyid`
+    /// ([`crate::replay::nonce_cache_key`]); `None` without a nonce. Record it for
+    /// [`VerifyPolicy::replay_window`] (e.g. in [`crate::replay::ReplayCache`]).
+    pub fn replay_key(&self) -> Option<Result<String>> {
+        self.nonce
+            .map(|n| crate::replay::nonce_cache_key("rfc9421", self.keyid.unwrap_or(""), n))
+    }
 }
 
 /// Phase two: checks `parsed` against `msg` with the resolved `key` under `policy` at `now`.
