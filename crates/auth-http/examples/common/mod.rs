@@ -1,6 +1,12 @@
 //! Shared by the examples: where the demo server writes the credentials it registered, and how
 //! the example clients read them back.
-#![allow(dead_code, unreachable_pub, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::path::PathBuf;
 
