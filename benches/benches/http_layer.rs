@@ -6,12 +6,14 @@
 #![allow(clippy::expect_used)]
 
 use auth_core::apikey::{self, ApiKeyRecord, Environment, KeyPrefix};
+use auth_core::keys::HmacSecret;
 use auth_core::keys::{self, SignatureAlgorithm, SigningKey, VerifyingKey};
 use auth_core::rand::SystemRandom;
 use auth_core::request::{Body, Headers, Message, Request as CoreRequest, TargetUri};
+use auth_core::scheme::jwt::{Algorithm, Claims, JwtKey, JwtSigner};
 use auth_core::scheme::rfc9421;
 use auth_http::server::{
-    ApiKeyEntry, AuthConfig, AuthLayer, BoxFuture, HandlerFn, KeyEntry, MemoryResolver,
+    ApiKeyEntry, AuthConfig, AuthLayer, BoxFuture, HandlerFn, JwtEntry, KeyEntry, MemoryResolver,
     ReplayStore, ReplayVerdict, StoreUnavailable,
 };
 use bytes::Bytes;
@@ -86,6 +88,37 @@ fn layer_overhead(c: &mut Criterion) {
         scopes: Arc::from(vec![]),
     });
 
+    // JWT HS256 (the seed profile) for client `partner-1`.
+    let secret = HmacSecret::from_bytes(b"partner-1-shared-secret-32-bytes!").expect("secret");
+    let jwt_key = JwtKey::hmac(&secret, Algorithm::HS256)
+        .expect("key")
+        .for_client("partner-1");
+    resolver.add_jwt_key(
+        None,
+        Some("partner-1"),
+        JwtEntry {
+            partner: "partner-1".into(),
+            key: Arc::new(jwt_key),
+            scopes: Arc::from(vec![]),
+        },
+    );
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let token = JwtSigner::hmac(&secret, Algorithm::HS256)
+        .expect("signer")
+        .sign(
+            &Claims::seed_profile("partner-1", auth_core::UnixTime::from_secs(now_secs)),
+            &rng,
+        )
+        .expect("sign");
+    let hs256 = ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        b"partner-1-shared-secret-32-bytes!",
+    );
+    let (signing_input, sig_b64) = token.rsplit_once('.').expect("jwt");
+    let jwt_sig = auth_core::encoding::b64url_decode(sig_b64, "sig").expect("b64");
     let config = AuthConfig::new(prefix, Environment::Live);
     let layer = AuthLayer::new(
         config,
@@ -164,6 +197,15 @@ fn layer_overhead(c: &mut Criterion) {
             .body(Full::new(Bytes::from_static(body)))
             .expect("request")
     };
+    let with_jwt = || {
+        http::Request::builder()
+            .method("POST")
+            .uri(url)
+            .header("host", "api.example.com")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::new(Bytes::from_static(body)))
+            .expect("request")
+    };
     let with_sig = || {
         http::Request::builder()
             .method("POST")
@@ -176,7 +218,7 @@ fn layer_overhead(c: &mut Criterion) {
             .expect("request")
     };
     // Sanity: both protected requests are accepted.
-    for req in [with_key(), with_sig()] {
+    for req in [with_key(), with_jwt(), with_sig()] {
         let resp = rt.block_on(protected.call(req)).expect("infallible");
         assert_eq!(resp.status(), 200, "benchmark request must be accepted");
     }
@@ -187,6 +229,18 @@ fn layer_overhead(c: &mut Criterion) {
     });
     g.bench_function("api_key_bearer", |b| {
         b.iter(|| rt.block_on(protected.call(black_box(with_key()))))
+    });
+    g.bench_function("jwt_hs256", |b| {
+        b.iter(|| rt.block_on(protected.call(black_box(with_jwt()))))
+    });
+    g.bench_function("bare_hmac_sha256_verify", |b| {
+        b.iter(|| {
+            ring::hmac::verify(
+                &hs256,
+                black_box(signing_input.as_bytes()),
+                black_box(&jwt_sig),
+            )
+        })
     });
     g.bench_function("rfc9421_ed25519", |b| {
         b.iter(|| rt.block_on(protected.call(black_box(with_sig()))))
