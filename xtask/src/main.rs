@@ -15,6 +15,7 @@ const PIP_PACKAGES: &[&str] = &[
     "cryptography",
     "http-message-signatures",
     "requests",
+    "cbor2",
 ];
 /// npm packages the interop tests drive.
 const NPM_PACKAGES: &[&str] = &["jsonwebtoken", "jose"];
