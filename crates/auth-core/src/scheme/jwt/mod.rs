@@ -43,6 +43,10 @@ fn unauthorized(message: impl Into<Cow<'static, str>>) -> Error {
 
 /// Whether JSON nests at most [`jws::MAX_JSON_DEPTH`] levels (strings are skipped).
 pub(crate) fn depth_ok(json: &[u8]) -> bool {
+    // Fewer opening brackets than the limit cannot nest deeper than it (a vectorised count).
+    if json.iter().filter(|&&b| b == b'{' || b == b'[').count() <= jws::MAX_JSON_DEPTH {
+        return true;
+    }
     let mut depth = 0usize;
     let mut in_str = false;
     let mut escaped = false;
