@@ -190,38 +190,126 @@ pub struct Header {
 /// `{"typ":"JWT","alg":X}` and `{"alg":X}`. A token whose header is one of these byte for byte
 /// skips Base64 and JSON decoding; any other header takes the general path.
 const CANONICAL_HEADERS: &[(&str, Algorithm, bool)] = &[
-    ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", Algorithm::HS256, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9", Algorithm::HS256, true),
+    (
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+        Algorithm::HS256,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9",
+        Algorithm::HS256,
+        true,
+    ),
     ("eyJhbGciOiJIUzI1NiJ9", Algorithm::HS256, false),
-    ("eyJhbGciOiJIUzM4NCIsInR5cCI6IkpXVCJ9", Algorithm::HS384, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzM4NCJ9", Algorithm::HS384, true),
+    (
+        "eyJhbGciOiJIUzM4NCIsInR5cCI6IkpXVCJ9",
+        Algorithm::HS384,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzM4NCJ9",
+        Algorithm::HS384,
+        true,
+    ),
     ("eyJhbGciOiJIUzM4NCJ9", Algorithm::HS384, false),
-    ("eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9", Algorithm::HS512, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzUxMiJ9", Algorithm::HS512, true),
+    (
+        "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9",
+        Algorithm::HS512,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzUxMiJ9",
+        Algorithm::HS512,
+        true,
+    ),
     ("eyJhbGciOiJIUzUxMiJ9", Algorithm::HS512, false),
-    ("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9", Algorithm::RS256, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9", Algorithm::RS256, true),
+    (
+        "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9",
+        Algorithm::RS256,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9",
+        Algorithm::RS256,
+        true,
+    ),
     ("eyJhbGciOiJSUzI1NiJ9", Algorithm::RS256, false),
-    ("eyJhbGciOiJSUzM4NCIsInR5cCI6IkpXVCJ9", Algorithm::RS384, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzM4NCJ9", Algorithm::RS384, true),
+    (
+        "eyJhbGciOiJSUzM4NCIsInR5cCI6IkpXVCJ9",
+        Algorithm::RS384,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzM4NCJ9",
+        Algorithm::RS384,
+        true,
+    ),
     ("eyJhbGciOiJSUzM4NCJ9", Algorithm::RS384, false),
-    ("eyJhbGciOiJSUzUxMiIsInR5cCI6IkpXVCJ9", Algorithm::RS512, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzUxMiJ9", Algorithm::RS512, true),
+    (
+        "eyJhbGciOiJSUzUxMiIsInR5cCI6IkpXVCJ9",
+        Algorithm::RS512,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzUxMiJ9",
+        Algorithm::RS512,
+        true,
+    ),
     ("eyJhbGciOiJSUzUxMiJ9", Algorithm::RS512, false),
-    ("eyJhbGciOiJQUzI1NiIsInR5cCI6IkpXVCJ9", Algorithm::PS256, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzI1NiJ9", Algorithm::PS256, true),
+    (
+        "eyJhbGciOiJQUzI1NiIsInR5cCI6IkpXVCJ9",
+        Algorithm::PS256,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzI1NiJ9",
+        Algorithm::PS256,
+        true,
+    ),
     ("eyJhbGciOiJQUzI1NiJ9", Algorithm::PS256, false),
-    ("eyJhbGciOiJQUzM4NCIsInR5cCI6IkpXVCJ9", Algorithm::PS384, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzM4NCJ9", Algorithm::PS384, true),
+    (
+        "eyJhbGciOiJQUzM4NCIsInR5cCI6IkpXVCJ9",
+        Algorithm::PS384,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzM4NCJ9",
+        Algorithm::PS384,
+        true,
+    ),
     ("eyJhbGciOiJQUzM4NCJ9", Algorithm::PS384, false),
-    ("eyJhbGciOiJQUzUxMiIsInR5cCI6IkpXVCJ9", Algorithm::PS512, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzUxMiJ9", Algorithm::PS512, true),
+    (
+        "eyJhbGciOiJQUzUxMiIsInR5cCI6IkpXVCJ9",
+        Algorithm::PS512,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzUxMiJ9",
+        Algorithm::PS512,
+        true,
+    ),
     ("eyJhbGciOiJQUzUxMiJ9", Algorithm::PS512, false),
-    ("eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9", Algorithm::ES256, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiJ9", Algorithm::ES256, true),
+    (
+        "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9",
+        Algorithm::ES256,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiJ9",
+        Algorithm::ES256,
+        true,
+    ),
     ("eyJhbGciOiJFUzI1NiJ9", Algorithm::ES256, false),
-    ("eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9", Algorithm::EdDSA, true),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9", Algorithm::EdDSA, true),
+    (
+        "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9",
+        Algorithm::EdDSA,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9",
+        Algorithm::EdDSA,
+        true,
+    ),
     ("eyJhbGciOiJFZERTQSJ9", Algorithm::EdDSA, false),
 ];
 
@@ -445,7 +533,10 @@ mod tests {
         for &(encoded, alg, typ) in CANONICAL_HEADERS {
             let json = URL_SAFE_NO_PAD.decode(encoded).unwrap_or_default();
             let text = String::from_utf8(json).unwrap_or_default();
-            assert!(text.contains(&format!("\"alg\":\"{}\"", alg.name())), "{text}");
+            assert!(
+                text.contains(&format!("\"alg\":\"{}\"", alg.name())),
+                "{text}"
+            );
             assert_eq!(text.contains("\"typ\":\"JWT\""), typ, "{text}");
             // The general path reads the same header from the same bytes.
             let slow = parse_header_json(encoded).ok();
