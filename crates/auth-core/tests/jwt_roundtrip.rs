@@ -132,3 +132,34 @@ fn kid_selects_among_several_keys_of_different_algorithms() {
     );
     assert!(JwtKey::hmac(&secret(), Algorithm::RS256).is_err());
 }
+
+#[test]
+fn a_single_key_without_kid_treats_the_tokens_kid_as_a_hint() {
+    let rng = SystemRandom::new();
+    let now = UnixTime::from_secs(1_700_000_000);
+    let token = JwtSigner::hmac(&secret(), Algorithm::HS256)
+        .unwrap()
+        .with_kid("partner-key-3")
+        .sign(&Claims::seed_profile("c1", now), &rng)
+        .unwrap();
+    let plain = JwtVerifier::new(
+        vec![JwtKey::hmac(&secret(), Algorithm::HS256).unwrap()],
+        JwtPolicy::default(),
+    )
+    .unwrap();
+    assert!(plain.verify(&token, now).is_ok());
+    // A single key bound to another kid refuses it.
+    let bound = JwtVerifier::new(
+        vec![
+            JwtKey::hmac(&secret(), Algorithm::HS256)
+                .unwrap()
+                .with_kid("partner-key-4"),
+        ],
+        JwtPolicy::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        bound.verify(&token, now).unwrap_err().code(),
+        ErrorCode::InvalidToken
+    );
+}
