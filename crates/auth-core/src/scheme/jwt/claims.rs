@@ -126,13 +126,18 @@ impl Registered {
                  names appear once): {e}"
             ))
         })?;
+        Ok(Self::from_raw(payload, raw))
+    }
+
+    /// Converts what serde read into spans of `payload`.
+    fn from_raw(payload: &str, raw: RawClaims<'_>) -> Self {
         let span = |t: Option<Text<'_>>| t.map(|t| Span::new(payload, t));
         let aud = match raw.aud {
             None => Vec::new(),
             Some(RawAud::One(t)) => vec![Span::new(payload, t)],
             Some(RawAud::Many(v)) => v.into_iter().map(|t| Span::new(payload, t)).collect(),
         };
-        Ok(Self {
+        Self {
             iss: span(raw.iss),
             sub: span(raw.sub),
             aud,
@@ -142,7 +147,7 @@ impl Registered {
             jti: span(raw.jti),
             client_id: span(raw.client_id),
             scope: span(raw.scope),
-        })
+        }
     }
 }
 
@@ -383,23 +388,7 @@ mod tests {
 
     fn serde_path(payload: &str) -> Option<Registered> {
         let raw: RawClaims<'_> = serde_json::from_str(payload).ok()?;
-        let span = |t: Option<Text<'_>>| t.map(|t| Span::new(payload, t));
-        let aud = match raw.aud {
-            None => Vec::new(),
-            Some(RawAud::One(t)) => vec![Span::new(payload, t)],
-            Some(RawAud::Many(v)) => v.into_iter().map(|t| Span::new(payload, t)).collect(),
-        };
-        Some(Registered {
-            iss: span(raw.iss),
-            sub: span(raw.sub),
-            aud,
-            exp: raw.exp,
-            nbf: raw.nbf,
-            iat: raw.iat,
-            jti: span(raw.jti),
-            client_id: span(raw.client_id),
-            scope: span(raw.scope),
-        })
+        Some(Registered::from_raw(payload, raw))
     }
 
     fn same(payload: &str) {
