@@ -99,7 +99,10 @@ impl RsaPkcs1Decryptor {
         ));
         // A wrong-length ciphertext still runs a decryption, of a fixed dummy block, so the
         // time taken does not tell a length error from a padding error.
-        let dummy = [0u8; 512];
+        // Not all zero: aws-lc-rs returns at once for a zero ciphertext. A leading zero byte
+        // keeps it below the modulus, so the full private-key operation runs.
+        let mut dummy = [0x5au8; 512];
+        dummy[0] = 0;
         let input = if ciphertext.len() == self.size {
             ciphertext
         } else {

@@ -113,6 +113,9 @@ pub(crate) struct Registered {
 
 impl Registered {
     pub(crate) fn parse(payload: &str) -> Result<Self> {
+        if let Some(fast) = flat::parse(payload) {
+            return Ok(fast);
+        }
         if !super::depth_ok(payload.as_bytes()) {
             return Err(invalid("the claims nest JSON too deeply"));
         }
@@ -123,13 +126,18 @@ impl Registered {
                  names appear once): {e}"
             ))
         })?;
+        Ok(Self::from_raw(payload, raw))
+    }
+
+    /// Converts what serde read into spans of `payload`.
+    fn from_raw(payload: &str, raw: RawClaims<'_>) -> Self {
         let span = |t: Option<Text<'_>>| t.map(|t| Span::new(payload, t));
         let aud = match raw.aud {
             None => Vec::new(),
             Some(RawAud::One(t)) => vec![Span::new(payload, t)],
             Some(RawAud::Many(v)) => v.into_iter().map(|t| Span::new(payload, t)).collect(),
         };
-        Ok(Self {
+        Self {
             iss: span(raw.iss),
             sub: span(raw.sub),
             aud,
@@ -139,7 +147,153 @@ impl Registered {
             jti: span(raw.jti),
             client_id: span(raw.client_id),
             scope: span(raw.scope),
-        })
+        }
+    }
+}
+
+/// The fast path for the claims almost every token carries: one flat JSON object whose values
+/// are plain strings (no escapes) or unsigned integers. It accepts a strict subset of what the
+/// serde path accepts and yields the same result; anything else (escapes, nesting, floats,
+/// literals, duplicates of a registered claim, any doubt) returns `None` and takes the serde
+/// path, which then produces the precise error. A differential test and fuzz target hold the
+/// two paths to the same answers.
+mod flat {
+    use super::{Registered, Span};
+
+    enum Value {
+        Str(usize, usize),
+        Int(u64),
+    }
+
+    struct Cursor<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl Cursor<'_> {
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+                self.i += 1;
+            }
+        }
+
+        fn eat(&mut self, c: u8) -> Option<()> {
+            (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+        }
+
+        /// A string without escapes or control characters: its content's byte range.
+        fn string(&mut self) -> Option<(usize, usize)> {
+            self.eat(b'"')?;
+            let start = self.i;
+            loop {
+                match *self.b.get(self.i)? {
+                    b'"' => break,
+                    b'\\' => return None,
+                    c if c < 0x20 => return None,
+                    _ => self.i += 1,
+                }
+            }
+            let end = self.i;
+            self.i += 1;
+            Some((start, end))
+        }
+
+        /// `0` or `[1-9][0-9]*` fitting in u64, not followed by `.`, `e` or `E`.
+        fn integer(&mut self) -> Option<u64> {
+            let start = self.i;
+            let mut n: u64 = 0;
+            while let Some(d @ b'0'..=b'9') = self.b.get(self.i) {
+                n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+                self.i += 1;
+            }
+            let len = self.i - start;
+            if len == 0 || (len > 1 && self.b[start] == b'0') {
+                return None;
+            }
+            match self.b.get(self.i) {
+                Some(b'.' | b'e' | b'E') => None,
+                _ => Some(n),
+            }
+        }
+
+        fn value(&mut self) -> Option<Value> {
+            match self.b.get(self.i)? {
+                b'"' => self.string().map(|(a, z)| Value::Str(a, z)),
+                b'0'..=b'9' => self.integer().map(Value::Int),
+                _ => None,
+            }
+        }
+    }
+
+    pub(super) fn parse(payload: &str) -> Option<Registered> {
+        let mut c = Cursor {
+            b: payload.as_bytes(),
+            i: 0,
+        };
+        let mut r = Registered {
+            iss: None,
+            sub: None,
+            aud: Vec::new(),
+            exp: None,
+            nbf: None,
+            iat: None,
+            jti: None,
+            client_id: None,
+            scope: None,
+        };
+        let mut seen_aud = false;
+        c.ws();
+        c.eat(b'{')?;
+        c.ws();
+        if c.eat(b'}').is_none() {
+            loop {
+                c.ws();
+                let (ka, kz) = c.string()?;
+                c.ws();
+                c.eat(b':')?;
+                c.ws();
+                let v = c.value()?;
+                let text = |slot: &mut Option<Span>| match v {
+                    Value::Str(a, z) if slot.is_none() => {
+                        *slot = Some(Span::At(a, z));
+                        Some(())
+                    }
+                    _ => None,
+                };
+                let int = |slot: &mut Option<u64>| match v {
+                    Value::Int(n) if slot.is_none() => {
+                        *slot = Some(n);
+                        Some(())
+                    }
+                    _ => None,
+                };
+                match &payload.as_bytes()[ka..kz] {
+                    b"iss" => text(&mut r.iss)?,
+                    b"sub" => text(&mut r.sub)?,
+                    b"jti" => text(&mut r.jti)?,
+                    b"clientId" => text(&mut r.client_id)?,
+                    b"scope" => text(&mut r.scope)?,
+                    b"exp" => int(&mut r.exp)?,
+                    b"nbf" => int(&mut r.nbf)?,
+                    b"iat" => int(&mut r.iat)?,
+                    b"aud" => match v {
+                        Value::Str(a, z) if !seen_aud => {
+                            seen_aud = true;
+                            r.aud.push(Span::At(a, z));
+                        }
+                        _ => return None,
+                    },
+                    _ => {}
+                }
+                c.ws();
+                if c.eat(b',').is_none() {
+                    break;
+                }
+            }
+            c.eat(b'}')?;
+        }
+        c.ws();
+        (c.i == payload.len()).then_some(r)
     }
 }
 
@@ -223,6 +377,103 @@ impl<C> Claims<C> {
             exp: self.exp,
             jti: self.jti,
             custom,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn serde_path(payload: &str) -> Option<Registered> {
+        let raw: RawClaims<'_> = serde_json::from_str(payload).ok()?;
+        Some(Registered::from_raw(payload, raw))
+    }
+
+    fn same(payload: &str) {
+        if let Some(fast) = flat::parse(payload) {
+            assert_eq!(Some(fast), serde_path(payload), "{payload:?}");
+        }
+    }
+
+    #[test]
+    fn fast_path_takes_the_common_shapes() {
+        for p in [
+            r#"{"clientId":"client-085","iat":1700000000,"exp":1700000900}"#,
+            r#"{ "iss" : "joe" , "exp" : 0 , "x" : "y" }"#,
+            "{}",
+            " {\r\n\t} ",
+        ] {
+            assert!(flat::parse(p).is_some(), "{p}");
+            same(p);
+        }
+        for p in [
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"exp":"1"}"#,
+            r#"{"exp":1.5}"#,
+            r#"{"exp":1e3}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":01}"#,
+            r#"{"exp":99999999999999999999}"#,
+            r#"{"iss":"a\"b"}"#,
+            r#"{"a":[1]}"#,
+            r#"{"a":true}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            r#"{"aud":["x"]}"#,
+            "[]",
+            "",
+        ] {
+            assert!(flat::parse(p).is_none(), "{p}");
+        }
+    }
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("{".to_owned()),
+            Just("}".to_owned()),
+            Just(",".to_owned()),
+            Just(":".to_owned()),
+            Just(" ".to_owned()),
+            Just("\n".to_owned()),
+            Just("\"exp\"".to_owned()),
+            Just("\"iat\"".to_owned()),
+            Just("\"aud\"".to_owned()),
+            Just("\"clientId\"".to_owned()),
+            Just("\"iss\"".to_owned()),
+            Just("\"x\"".to_owned()),
+            Just("0".to_owned()),
+            Just("01".to_owned()),
+            Just("1.5".to_owned()),
+            Just("-3".to_owned()),
+            Just("true".to_owned()),
+            Just("null".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just("\"a\\\"b\"".to_owned()),
+            Just("\"\u{e9}\"".to_owned()),
+            Just("18446744073709551615".to_owned()),
+            Just("18446744073709551616".to_owned()),
+            (0u64..u64::MAX).prop_map(|n| n.to_string()),
+            "[a-z]{0,4}".prop_map(|s| format!("\"{s}\"")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn fast_path_agrees_with_serde(parts in proptest::collection::vec(piece(), 0..24)) {
+            same(&parts.concat());
+        }
+
+        #[test]
+        fn fast_path_agrees_on_well_formed_objects(
+            members in proptest::collection::vec((prop_oneof![Just("exp"), Just("iat"), Just("nbf"), Just("iss"), Just("clientId"), Just("aud"), Just("sub"), Just("jti"), Just("scope"), Just("other")], prop_oneof![(0u64..u64::MAX).prop_map(|n| n.to_string()), "[a-z0-9]{0,5}".prop_map(|s| format!("\"{s}\""))]), 0..8)
+        ) {
+            let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            let p = format!("{{{}}}", body.join(","));
+            same(&p);
         }
     }
 }

@@ -182,11 +182,157 @@ pub struct Header {
     /// Key ID, if present.
     pub kid: Option<String>,
     /// Media type (`typ`), if present.
-    pub typ: Option<String>,
+    pub typ: Option<Cow<'static, str>>,
+}
+
+/// The headers almost every token carries, Base64url-encoded exactly as PyJWT, node
+/// `jsonwebtoken`, jose and this crate write them: `{"alg":X,"typ":"JWT"}`,
+/// `{"typ":"JWT","alg":X}` and `{"alg":X}`. A token whose header is one of these byte for byte
+/// skips Base64 and JSON decoding; any other header takes the general path.
+const CANONICAL_HEADERS: &[(&str, Algorithm, bool)] = &[
+    (
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+        Algorithm::HS256,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9",
+        Algorithm::HS256,
+        true,
+    ),
+    ("eyJhbGciOiJIUzI1NiJ9", Algorithm::HS256, false),
+    (
+        "eyJhbGciOiJIUzM4NCIsInR5cCI6IkpXVCJ9",
+        Algorithm::HS384,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzM4NCJ9",
+        Algorithm::HS384,
+        true,
+    ),
+    ("eyJhbGciOiJIUzM4NCJ9", Algorithm::HS384, false),
+    (
+        "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9",
+        Algorithm::HS512,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzUxMiJ9",
+        Algorithm::HS512,
+        true,
+    ),
+    ("eyJhbGciOiJIUzUxMiJ9", Algorithm::HS512, false),
+    (
+        "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9",
+        Algorithm::RS256,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9",
+        Algorithm::RS256,
+        true,
+    ),
+    ("eyJhbGciOiJSUzI1NiJ9", Algorithm::RS256, false),
+    (
+        "eyJhbGciOiJSUzM4NCIsInR5cCI6IkpXVCJ9",
+        Algorithm::RS384,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzM4NCJ9",
+        Algorithm::RS384,
+        true,
+    ),
+    ("eyJhbGciOiJSUzM4NCJ9", Algorithm::RS384, false),
+    (
+        "eyJhbGciOiJSUzUxMiIsInR5cCI6IkpXVCJ9",
+        Algorithm::RS512,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzUxMiJ9",
+        Algorithm::RS512,
+        true,
+    ),
+    ("eyJhbGciOiJSUzUxMiJ9", Algorithm::RS512, false),
+    (
+        "eyJhbGciOiJQUzI1NiIsInR5cCI6IkpXVCJ9",
+        Algorithm::PS256,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzI1NiJ9",
+        Algorithm::PS256,
+        true,
+    ),
+    ("eyJhbGciOiJQUzI1NiJ9", Algorithm::PS256, false),
+    (
+        "eyJhbGciOiJQUzM4NCIsInR5cCI6IkpXVCJ9",
+        Algorithm::PS384,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzM4NCJ9",
+        Algorithm::PS384,
+        true,
+    ),
+    ("eyJhbGciOiJQUzM4NCJ9", Algorithm::PS384, false),
+    (
+        "eyJhbGciOiJQUzUxMiIsInR5cCI6IkpXVCJ9",
+        Algorithm::PS512,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzUxMiJ9",
+        Algorithm::PS512,
+        true,
+    ),
+    ("eyJhbGciOiJQUzUxMiJ9", Algorithm::PS512, false),
+    (
+        "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9",
+        Algorithm::ES256,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiJ9",
+        Algorithm::ES256,
+        true,
+    ),
+    ("eyJhbGciOiJFUzI1NiJ9", Algorithm::ES256, false),
+    (
+        "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9",
+        Algorithm::EdDSA,
+        true,
+    ),
+    (
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9",
+        Algorithm::EdDSA,
+        true,
+    ),
+    ("eyJhbGciOiJFZERTQSJ9", Algorithm::EdDSA, false),
+];
+
+fn canonical_header(encoded: &str) -> Option<Header> {
+    CANONICAL_HEADERS
+        .iter()
+        .find(|(e, _, _)| *e == encoded)
+        .map(|&(_, alg, typ)| Header {
+            alg,
+            kid: None,
+            typ: typ.then_some(Cow::Borrowed("JWT")),
+        })
 }
 
 /// Decodes and checks a protected header: known `alg`, no `crit`, no unencoded payload.
 pub fn parse_header(encoded: &str) -> Result<Header> {
+    if let Some(h) = canonical_header(encoded) {
+        return Ok(h);
+    }
+    parse_header_json(encoded)
+}
+
+fn parse_header_json(encoded: &str) -> Result<Header> {
     let mut buf = [0u8; MAX_HEADER_LEN];
     let n = decode_into(encoded, &mut buf, "protected header")?;
     let json = &buf[..n];
@@ -221,7 +367,7 @@ pub fn parse_header(encoded: &str) -> Result<Header> {
     Ok(Header {
         alg,
         kid: raw.kid.map(|t| t.0.into_owned()),
-        typ: raw.typ.map(|t| t.0.into_owned()),
+        typ: raw.typ.map(|t| Cow::Owned(t.0.into_owned())),
     })
 }
 
@@ -234,8 +380,8 @@ pub struct Compact<'t> {
     pub payload_b64: &'t str,
     /// The decoded protected header.
     pub header: Header,
-    sig: [u8; MAX_SIGNATURE_LEN],
-    sig_len: usize,
+    /// The encoded signature (checked to decode; decoded again, on the stack, to verify).
+    signature_b64: &'t str,
 }
 
 impl fmt::Debug for Compact<'_> {
@@ -274,20 +420,24 @@ impl<'t> Compact<'t> {
             ));
         }
         let header = parse_header(h)?;
-        let mut sig = [0u8; MAX_SIGNATURE_LEN];
-        let sig_len = decode_into(s, &mut sig, "signature")?;
+        // The signature is decoded once, on the stack, when it is verified; here only its
+        // size is bounded.
+        if s.len() / 4 * 3 + 3 > MAX_SIGNATURE_LEN {
+            return Err(invalid("the signature is too large"));
+        }
         Ok(Self {
             signing_input: &token[..h.len() + 1 + p.len()],
             payload_b64: p,
             header,
-            sig,
-            sig_len,
+            signature_b64: s,
         })
     }
 
     /// The decoded signature.
-    pub fn signature(&self) -> &[u8] {
-        &self.sig[..self.sig_len]
+    pub fn signature(&self) -> Result<Vec<u8>> {
+        URL_SAFE_NO_PAD
+            .decode(self.signature_b64)
+            .map_err(|_| invalid("the signature is not canonical unpadded Base64url"))
     }
 
     /// The decoded payload.
@@ -306,7 +456,9 @@ impl<'t> Compact<'t> {
                 self.header.alg
             )));
         }
-        key.verify(self.signing_input.as_bytes(), self.signature())
+        let mut sig = [0u8; MAX_SIGNATURE_LEN];
+        let n = decode_into(self.signature_b64, &mut sig, "signature")?;
+        key.verify(self.signing_input.as_bytes(), &sig[..n])
             .map_err(|_| invalid("the signature does not verify with the key"))
     }
 }
@@ -369,4 +521,26 @@ fn decode_into(encoded: &str, out: &mut [u8], what: &'static str) -> Result<usiz
             "the {what} is not canonical unpadded Base64url (no `=`, no `+` or `/`, no stray bits)"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_headers_are_what_they_claim() {
+        assert_eq!(CANONICAL_HEADERS.len(), Algorithm::ALL.len() * 3);
+        for &(encoded, alg, typ) in CANONICAL_HEADERS {
+            let json = URL_SAFE_NO_PAD.decode(encoded).unwrap_or_default();
+            let text = String::from_utf8(json).unwrap_or_default();
+            assert!(
+                text.contains(&format!("\"alg\":\"{}\"", alg.name())),
+                "{text}"
+            );
+            assert_eq!(text.contains("\"typ\":\"JWT\""), typ, "{text}");
+            // The general path reads the same header from the same bytes.
+            let slow = parse_header_json(encoded).ok();
+            assert_eq!(slow, canonical_header(encoded));
+        }
+    }
 }

@@ -43,6 +43,10 @@ fn unauthorized(message: impl Into<Cow<'static, str>>) -> Error {
 
 /// Whether JSON nests at most [`jws::MAX_JSON_DEPTH`] levels (strings are skipped).
 pub(crate) fn depth_ok(json: &[u8]) -> bool {
+    // Fewer opening brackets than the limit cannot nest deeper than it (a vectorised count).
+    if json.iter().filter(|&&b| b == b'{' || b == b'[').count() <= jws::MAX_JSON_DEPTH {
+        return true;
+    }
     let mut depth = 0usize;
     let mut in_str = false;
     let mut escaped = false;
@@ -526,10 +530,14 @@ impl JwtVerifier {
         &self.policy
     }
 
-    /// Parses and verifies `token` at `now`; `kid` selects the key.
+    /// Parses and verifies `token` at `now`. A token's `kid` selects the key with that `kid`;
+    /// a token without one is accepted only when exactly one key is registered; a single key
+    /// registered without a `kid` takes any token's `kid` as a mere hint.
     pub fn verify(&self, token: &str, now: UnixTime) -> Result<VerifiedJwt> {
         let parsed = parse(token, &self.policy)?;
         let key = match (parsed.kid(), self.keys.as_slice()) {
+            // One key registered without a `kid`: the token's `kid` is only a hint.
+            (Some(_), [only]) if only.kid.is_none() => only,
             (Some(kid), keys) => keys
                 .iter()
                 .find(|k| k.kid.as_deref() == Some(kid))
