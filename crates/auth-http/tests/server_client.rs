@@ -79,7 +79,7 @@ async fn start() -> Server {
         key: Arc::new(
             VerifyingKey::new(&rsa.public_key(), SignatureAlgorithm::RsaPkcs1Sha256).unwrap(),
         ),
-        scopes: Arc::from(vec!["user:rate".to_string()]),
+        scopes: Arc::from(vec![]),
     });
     resolver.link_qredo(apikey::ApiKeyDigest::of(&qredo_key), "qredo-rsa-1");
     // RFC 9421: an Ed25519 key under a key ID.
