@@ -1,6 +1,6 @@
 //! A borrowed, framework-free view of an HTTP request or response: what every request-signing
-//! scheme (RFC 9421, Qredo, ...) signs and verifies. Adapters build it from `http`, `hyper` or
-//! `reqwest` types; nothing here copies the message.
+//! scheme (RFC 9421, Qredo, ...) signs and verifies. Adapters build it from their HTTP
+//! framework's types; nothing here copies the message.
 
 use crate::error::{Error, Result};
 

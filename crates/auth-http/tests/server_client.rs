@@ -323,9 +323,21 @@ async fn qredo_signed_requests() {
     assert_eq!(first, 200);
     assert_eq!(second, (401, qredo_error("timestamp")));
     // A valid Qredo request for a route needing a scope the key lacks: 403.
-    let c = client(QredoAuth::new(&s.qredo_key, rsa_signer(&s), QredoFreshness::Timestamp));
-    let (status, body) = json(c.send(c.http().get(format!("{}/rates", s.base))).await.unwrap()).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("insufficient_scope")));
+    let c = client(QredoAuth::new(
+        &s.qredo_key,
+        rsa_signer(&s),
+        QredoFreshness::Timestamp,
+    ));
+    let (status, body) = json(
+        c.send(c.http().get(format!("{}/rates", s.base)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,6 @@
 
 use super::{AfterUnauthorized, ClientAuth, ClientError};
 use crate::server::BoxFuture;
-use http::HeaderValue;
 use tokio::sync::Mutex;
 
 /// Sends an app token obtained from `POST <auth_url>` with the manifest JSON.
@@ -67,13 +66,7 @@ impl ClientAuth for AppTokenAuth {
                     t
                 }
             };
-            let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                ClientError::Auth(auth_core::Error::malformed(
-                    "the token is not a header value",
-                ))
-            })?;
-            value.set_sensitive(true);
-            req.headers_mut().insert(http::header::AUTHORIZATION, value);
+            super::set_bearer(req, &token)?;
             Ok(())
         })
     }

@@ -8,7 +8,6 @@ use crate::server::BoxFuture;
 use auth_core::UnixTime;
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::jwt::{Claims, JwtSigner};
-use http::HeaderValue;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -101,13 +100,7 @@ impl ClientAuth for JwtAuth {
     ) -> BoxFuture<'a, Result<(), ClientError>> {
         Box::pin(async move {
             let token = self.token()?;
-            let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                ClientError::Auth(auth_core::Error::malformed(
-                    "minted token is not a header value",
-                ))
-            })?;
-            value.set_sensitive(true);
-            req.headers_mut().insert(http::header::AUTHORIZATION, value);
+            super::set_bearer(req, &token)?;
             Ok(())
         })
     }

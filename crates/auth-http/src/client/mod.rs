@@ -58,6 +58,18 @@ impl From<reqwest::Error> for ClientError {
     }
 }
 
+/// Sets `Authorization: Bearer <token>`, marked sensitive so it is never logged.
+pub(crate) fn set_bearer(req: &mut reqwest::Request, token: &str) -> Result<(), ClientError> {
+    let mut value = http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        ClientError::Auth(auth_core::Error::malformed(
+            "the credential is not a valid header value",
+        ))
+    })?;
+    value.set_sensitive(true);
+    req.headers_mut().insert(http::header::AUTHORIZATION, value);
+    Ok(())
+}
+
 /// What to do after a 401.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterUnauthorized {

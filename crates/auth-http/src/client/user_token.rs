@@ -8,7 +8,6 @@ use crate::clock::{Clock, SystemClock};
 use crate::server::BoxFuture;
 use auth_core::UnixTime;
 use auth_core::secret::SecretBytes;
-use http::HeaderValue;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -127,13 +126,7 @@ impl ClientAuth for UserTokenAuth {
     ) -> BoxFuture<'a, Result<(), ClientError>> {
         Box::pin(async move {
             let token = self.token().await?;
-            let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                ClientError::Auth(auth_core::Error::malformed(
-                    "the token is not a header value",
-                ))
-            })?;
-            value.set_sensitive(true);
-            req.headers_mut().insert(http::header::AUTHORIZATION, value);
+            super::set_bearer(req, &token)?;
             Ok(())
         })
     }

@@ -361,47 +361,58 @@ fn remember<K: std::hash::Hash + Eq, V>(
     m.insert(key, (Instant::now(), value));
 }
 
+/// Answers from `map` while the entry is younger than `ttl`, else asks `fetch` and remembers
+/// the answer (a "not registered" answer too, so unknown keys do not hammer the store).
+async fn read_through<K, V, F>(
+    map: &RwLock<HashMap<K, (Instant, Option<V>)>>,
+    key: K,
+    ttl: Duration,
+    fetch: F,
+) -> Result<Option<V>, StoreUnavailable>
+where
+    K: std::hash::Hash + Eq,
+    V: Clone,
+    F: Future<Output = Result<Option<V>, StoreUnavailable>>,
+{
+    if let Some(hit) = cached(map, &key, ttl) {
+        return Ok(hit);
+    }
+    let v = fetch.await?;
+    remember(map, key, v.clone());
+    Ok(v)
+}
+
 impl<R: KeyResolver> KeyResolver for CachingResolver<R> {
     fn api_key<'a>(
         &'a self,
         digest: &'a ApiKeyDigest,
     ) -> BoxFuture<'a, Result<Option<ApiKeyEntry>, StoreUnavailable>> {
-        Box::pin(async move {
-            if let Some(hit) = cached(&self.api_keys, digest, self.ttl) {
-                return Ok(hit);
-            }
-            let v = self.inner.api_key(digest).await?;
-            remember(&self.api_keys, *digest, v.clone());
-            Ok(v)
-        })
+        Box::pin(read_through(
+            &self.api_keys,
+            *digest,
+            self.ttl,
+            self.inner.api_key(digest),
+        ))
     }
 
     fn verifying_key<'a>(
         &'a self,
         key_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>> {
-        Box::pin(async move {
-            if let Some(hit) = cached(&self.keys, &key_id.to_owned(), self.ttl) {
-                return Ok(hit);
-            }
-            let v = self.inner.verifying_key(key_id).await?;
-            remember(&self.keys, key_id.to_owned(), v.clone());
-            Ok(v)
-        })
+        let fetch = self.inner.verifying_key(key_id);
+        Box::pin(read_through(&self.keys, key_id.to_owned(), self.ttl, fetch))
     }
 
     fn qredo_key<'a>(
         &'a self,
         api_key: &'a ApiKeyDigest,
     ) -> BoxFuture<'a, Result<Option<KeyEntry>, StoreUnavailable>> {
-        Box::pin(async move {
-            if let Some(hit) = cached(&self.qredo, api_key, self.ttl) {
-                return Ok(hit);
-            }
-            let v = self.inner.qredo_key(api_key).await?;
-            remember(&self.qredo, *api_key, v.clone());
-            Ok(v)
-        })
+        Box::pin(read_through(
+            &self.qredo,
+            *api_key,
+            self.ttl,
+            self.inner.qredo_key(api_key),
+        ))
     }
 
     fn jwt_key<'a>(
@@ -409,29 +420,26 @@ impl<R: KeyResolver> KeyResolver for CachingResolver<R> {
         kid: Option<&'a str>,
         client_id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Option<JwtEntry>, StoreUnavailable>> {
-        Box::pin(async move {
-            let key = jwt_cache_key(kid, client_id);
-            if let Some(hit) = cached(&self.jwt, &key, self.ttl) {
-                return Ok(hit);
-            }
-            let v = self.inner.jwt_key(kid, client_id).await?;
-            remember(&self.jwt, key, v.clone());
-            Ok(v)
-        })
+        let key = jwt_cache_key(kid, client_id);
+        Box::pin(read_through(
+            &self.jwt,
+            key,
+            self.ttl,
+            self.inner.jwt_key(kid, client_id),
+        ))
     }
 
     fn smile_key<'a>(
         &'a self,
         partner_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<SmileEntry>, StoreUnavailable>> {
-        Box::pin(async move {
-            if let Some(hit) = cached(&self.smile, &partner_id.to_owned(), self.ttl) {
-                return Ok(hit);
-            }
-            let v = self.inner.smile_key(partner_id).await?;
-            remember(&self.smile, partner_id.to_owned(), v.clone());
-            Ok(v)
-        })
+        let fetch = self.inner.smile_key(partner_id);
+        Box::pin(read_through(
+            &self.smile,
+            partner_id.to_owned(),
+            self.ttl,
+            fetch,
+        ))
     }
 }
 
@@ -470,5 +478,49 @@ impl<R: KeyResolver + ?Sized> KeyResolver for Arc<R> {
         partner_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<SmileEntry>, StoreUnavailable>> {
         (**self).smile_key(partner_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::UnixTime;
+
+    fn entry(digest: ApiKeyDigest) -> ApiKeyEntry {
+        ApiKeyEntry {
+            partner: "p".into(),
+            record: ApiKeyRecord {
+                digest,
+                environment: None,
+                expires_at: None,
+                revoked_at: None,
+            },
+            scopes: Arc::from(vec![]),
+        }
+    }
+
+    #[tokio::test]
+    async fn cache_serves_until_invalidated_and_fails_closed() {
+        let digest = ApiKeyDigest::of("some-key-text-for-the-cache-test");
+        let cache = CachingResolver::new(MemoryResolver::new(), Duration::from_secs(3600));
+        // "Not registered" is cached too, until invalidated.
+        assert!(cache.api_key(&digest).await.unwrap().is_none());
+        cache.inner().add_api_key(entry(digest));
+        assert!(cache.api_key(&digest).await.unwrap().is_none());
+        cache.invalidate_api_key(&digest);
+        assert!(cache.api_key(&digest).await.unwrap().is_some());
+        // A revocation is seen after invalidation (the service invalidates on change).
+        cache
+            .inner()
+            .update_api_key(&digest, |e| e.record.revoked_at = Some(UnixTime::EPOCH));
+        let stale = cache.api_key(&digest).await.unwrap().unwrap();
+        assert_eq!(stale.record.revoked_at, None);
+        cache.invalidate_all();
+        let fresh = cache.api_key(&digest).await.unwrap().unwrap();
+        assert_eq!(fresh.record.revoked_at, Some(UnixTime::EPOCH));
+        // With an expired TTL the store is asked again; when it is down the error surfaces.
+        let short = CachingResolver::new(MemoryResolver::new(), Duration::ZERO);
+        short.inner().set_unavailable(true);
+        assert!(short.api_key(&digest).await.is_err());
     }
 }
