@@ -59,6 +59,23 @@ impl Tally {
         }
     }
 
+    /// Verifies one case with `key`, records the outcome, and mutates valid cases.
+    fn check(
+        &mut self,
+        key: &VerifyingKey,
+        id: usize,
+        result: TestResult,
+        msg: &[u8],
+        sig: &[u8],
+        note: &str,
+    ) {
+        let ok = key.verify(msg, sig).is_ok();
+        self.record(id, result, ok, note);
+        if result == TestResult::Valid {
+            self.mutate(id, msg, sig, |m, s| key.verify(m, s).is_ok());
+        }
+    }
+
     fn finish(self, file: &str, acceptable_policy: &str) {
         println!(
             "wycheproof {file}: valid accepted {}, invalid rejected {}, acceptable accepted {} / rejected {} ({acceptable_policy}), mutations rejected {}, skipped {}, mismatches {}",
@@ -92,11 +109,7 @@ fn rsa_pkcs1_2048_sha256() {
         let key = verifier(&group.der, SignatureAlgorithm::RsaPkcs1Sha256)
             .expect("Wycheproof RSA key loads");
         for tc in &group.tests {
-            let ok = key.verify(&tc.msg, &tc.sig).is_ok();
-            t.record(tc.tc_id, tc.result, ok, &tc.comment);
-            if tc.result == TestResult::Valid {
-                t.mutate(tc.tc_id, &tc.msg, &tc.sig, |m, s| key.verify(m, s).is_ok());
-            }
+            t.check(&key, tc.tc_id, tc.result, &tc.msg, &tc.sig, &tc.comment);
         }
     }
     t.finish(
@@ -115,11 +128,7 @@ fn rsa_pss_2048_sha256_mgf1_32() {
         let key = verifier(&group.der, SignatureAlgorithm::RsaPssSha256)
             .expect("Wycheproof RSA key loads");
         for tc in &group.tests {
-            let ok = key.verify(&tc.msg, &tc.sig).is_ok();
-            t.record(tc.tc_id, tc.result, ok, &tc.comment);
-            if tc.result == TestResult::Valid {
-                t.mutate(tc.tc_id, &tc.msg, &tc.sig, |m, s| key.verify(m, s).is_ok());
-            }
+            t.check(&key, tc.tc_id, tc.result, &tc.msg, &tc.sig, &tc.comment);
         }
     }
     t.finish("rsa_pss_2048_sha256_mgf1_32", "none in this file");
@@ -180,11 +189,7 @@ fn ed25519() {
         let key = verifier(&group.der, SignatureAlgorithm::Ed25519)
             .expect("Wycheproof Ed25519 key loads");
         for tc in &group.tests {
-            let ok = key.verify(&tc.msg, &tc.sig).is_ok();
-            t.record(tc.tc_id, tc.result, ok, &tc.comment);
-            if tc.result == TestResult::Valid {
-                t.mutate(tc.tc_id, &tc.msg, &tc.sig, |m, s| key.verify(m, s).is_ok());
-            }
+            t.check(&key, tc.tc_id, tc.result, &tc.msg, &tc.sig, &tc.comment);
         }
     }
     t.finish("ed25519", "none in this file");
@@ -219,11 +224,7 @@ fn hmac_sha256() {
         for tc in &group.tests {
             let secret = HmacSecret::from_bytes(&tc.key).unwrap();
             let key = VerifyingKey::hmac(&secret, SignatureAlgorithm::HmacSha256).unwrap();
-            let ok = key.verify(&tc.msg, &tc.tag).is_ok();
-            t.record(tc.tc_id, tc.result, ok, &tc.comment);
-            if tc.result == TestResult::Valid {
-                t.mutate(tc.tc_id, &tc.msg, &tc.tag, |m, s| key.verify(m, s).is_ok());
-            }
+            t.check(&key, tc.tc_id, tc.result, &tc.msg, &tc.tag, &tc.comment);
         }
     }
     println!(
