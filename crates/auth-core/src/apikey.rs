@@ -214,7 +214,8 @@ fn parse_issued(text: &str, ours: &KeyPrefix) -> Result<Environment> {
         )
     };
     let body_len = ours.0.len() + 1 + 4 + 1 + RANDOM_CHARS;
-    if text.len() != body_len + 1 + CHECKSUM_CHARS {
+    // ASCII first: every split below is then on a character boundary.
+    if !text.is_ascii() || text.len() != body_len + 1 + CHECKSUM_CHARS {
         return Err(typo());
     }
     let (body, tail) = text.split_at(body_len);

@@ -109,6 +109,16 @@ fn foreign_keys_are_opaque() {
             .code(),
         ErrorCode::TooLarge
     );
+    // Found by the api_key fuzz target: our prefix, the right byte length, and a multi-byte
+    // character where the key is split (it used to panic on a non-boundary split).
+    let mut tricky = format!("pa_{}", "F".repeat(36));
+    tricky.push('\u{a0}');
+    tricky.push_str(&"F".repeat(8));
+    assert_eq!(tricky.len(), 49);
+    assert_eq!(
+        apikey::parse(&tricky, &prefix()).unwrap_err().code(),
+        ErrorCode::Malformed
+    );
     assert!(KeyPrefix::new("Bad").is_err());
     assert!(KeyPrefix::new("a").is_err());
 }
