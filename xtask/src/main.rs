@@ -49,8 +49,13 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    // xtask/ lives directly under the workspace root.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // xtask/ lives directly under the workspace root. `cargo run` sets CARGO_MANIFEST_DIR for
+    // the running binary; the compile-time value is only a fallback, because a build directory
+    // shared between clones (CI's) would otherwise point at whichever clone built it first.
+    let manifest_dir = env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
