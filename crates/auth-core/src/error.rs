@@ -40,6 +40,12 @@ pub enum ErrorCode {
     DigestMismatch,
     /// An input exceeds a size bound.
     TooLarge,
+    /// The credential is not valid yet (its `not_before` lies ahead).
+    NotYetValid,
+    /// A store the decision depends on cannot answer now; retry later (never a pass).
+    Unavailable,
+    /// The caller has used up its share (replay-store quota, rate limit); retry later.
+    RateLimited,
     /// A random number generator or other backend failed.
     Internal,
 }
@@ -64,6 +70,9 @@ impl ErrorCode {
             Self::MissingComponent => "missing_component",
             Self::DigestMismatch => "digest_mismatch",
             Self::TooLarge => "too_large",
+            Self::NotYetValid => "not_yet_valid",
+            Self::Unavailable => "unavailable",
+            Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
         }
     }

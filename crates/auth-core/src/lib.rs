@@ -6,6 +6,7 @@
 
 pub mod apikey;
 pub mod content_digest;
+pub mod credential;
 pub mod encoding;
 pub mod error;
 pub mod keys;
@@ -16,5 +17,6 @@ pub mod scheme;
 pub mod secret;
 pub mod time;
 
+pub use credential::{Credential, CredentialRef, Principal, Purpose, Scheme};
 pub use error::{Error, ErrorCode, Result};
 pub use time::UnixTime;

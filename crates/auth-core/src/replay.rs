@@ -4,11 +4,13 @@
 //! follows the same rules (`SET key NX PX ttl`).
 //!
 //! Both in-memory stores fail closed: when full of live entries they refuse new ones
-//! ([`ErrorCode::TooLarge`]) rather than forget an entry and let a replay through.
+//! ([`ErrorCode::Unavailable`]) rather than forget an entry and let a replay through, and
+//! the single-use cache gives each credential a quota ([`ErrorCode::RateLimited`]).
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::time::UnixTime;
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::time::Duration;
 
 /// Longest nonce accepted (bytes).
@@ -89,23 +91,183 @@ pub fn check_monotonic(last: Option<u64>, presented: u64) -> Result<()> {
     }
 }
 
-/// A bounded in-memory set of seen nonces, each remembered until its expiry. Wrap it in a
-/// `Mutex` to share it between threads.
+/// A replay-store key: canonical, escaped, and grouped by credential. Its text is
+/// `r:{<purpose>:<credential id>}:<kind>:<value>` where `{`, `}`, `:` and `%` inside the
+/// credential ID and the value are percent-escaped, so two different (credential, kind, value)
+/// triples never share a key and the braces are a Redis Cluster hash tag: every key of one
+/// credential lands on one shard. The key never depends on how a signature is encoded
+/// (ECDSA's two valid `s` values, Base64 variants): it names the signed content or the nonce.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReplayKey {
+    text: String,
+    scope_end: usize,
+}
+
+/// What a replay key protects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReplayKind {
+    /// A caller-chosen nonce (RFC 9421 `nonce`).
+    Nonce,
+    /// The SHA-256 of the signed content (a signature without a nonce, a timestamped Qredo
+    /// request, a Smile timestamp, an Altalix payload).
+    Content,
+    /// A strictly increasing counter (Qredo `x-nonce`).
+    Counter,
+}
+
+impl ReplayKind {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Nonce => "n",
+            Self::Content => "c",
+            Self::Counter => "ctr",
+        }
+    }
+}
+
+fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '%' | '{' | '}' | ':' => {
+                out.push('%');
+                out.push_str(&format!("{:02X}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+impl ReplayKey {
+    /// The key of `value` (a nonce, a hex content digest) of `kind`, for `credential`.
+    /// Nonces are 1 to [`MAX_NONCE_LEN`] bytes.
+    pub fn new(
+        credential: &crate::credential::CredentialRef,
+        kind: ReplayKind,
+        value: &str,
+    ) -> Result<Self> {
+        if value.is_empty() || value.len() > MAX_NONCE_LEN {
+            return Err(Error::malformed(format!(
+                "a nonce must have 1 to {MAX_NONCE_LEN} bytes"
+            )));
+        }
+        Ok(Self::build(credential, kind, value))
+    }
+
+    fn build(credential: &crate::credential::CredentialRef, kind: ReplayKind, value: &str) -> Self {
+        let id = credential.id().as_str();
+        let mut text = String::with_capacity(12 + id.len() + value.len());
+        text.push_str("r:{");
+        text.push_str(credential.purpose().as_str());
+        text.push(':');
+        push_escaped(&mut text, id);
+        text.push('}');
+        let scope_end = text.len();
+        text.push(':');
+        text.push_str(kind.as_str());
+        text.push(':');
+        push_escaped(&mut text, value);
+        Self { text, scope_end }
+    }
+
+    /// The key of signed content, by its SHA-256.
+    pub fn content(credential: &crate::credential::CredentialRef, sha256: &[u8; 32]) -> Self {
+        Self::build(
+            credential,
+            ReplayKind::Content,
+            &crate::encoding::hex_lower(sha256),
+        )
+    }
+
+    /// The key of a credential's counter.
+    pub fn counter(credential: &crate::credential::CredentialRef) -> Self {
+        Self::build(credential, ReplayKind::Counter, "0")
+    }
+
+    /// The whole key.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The credential part `r:{...}`: the unit of per-credential quotas.
+    pub fn scope(&self) -> &str {
+        &self.text[..self.scope_end]
+    }
+}
+
+impl fmt::Debug for ReplayKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReplayKey({})", self.text)
+    }
+}
+
+impl fmt::Display for ReplayKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What a verification obliges the caller to record before it accepts the request. Verifiers
+/// return it as data; the adapter executes it against its store (in memory, Redis) and accepts
+/// the request only when the store says the obligation was fresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayObligation {
+    /// Nothing to record: a bearer credential is reused on every request by design.
+    None,
+    /// Record `key` unless already present, for `ttl` (`SET key NX PX ttl`).
+    SingleUse {
+        /// The key.
+        key: ReplayKey,
+        /// How long to remember it: the freshness window plus skew.
+        ttl: Duration,
+    },
+    /// Accept only if `value` is greater than the last value recorded under `key`.
+    Monotonic {
+        /// The counter's key.
+        key: ReplayKey,
+        /// The presented value.
+        value: u64,
+    },
+}
+
+impl ReplayObligation {
+    /// The key involved, if any.
+    pub fn key(&self) -> Option<&ReplayKey> {
+        match self {
+            Self::None => None,
+            Self::SingleUse { key, .. } | Self::Monotonic { key, .. } => Some(key),
+        }
+    }
+}
+
+/// A bounded in-memory set of seen keys, each remembered until its expiry, with an optional
+/// quota per credential (the key's [`ReplayKey::scope`]) so that one partner filling the
+/// cache cannot make every other partner's requests fail. Wrap it in a `Mutex` to share it.
 #[derive(Debug)]
 pub struct ReplayCache {
     capacity: usize,
-    expiry_of: HashMap<String, UnixTime>,
+    scope_quota: usize,
+    expiry_of: HashMap<String, (UnixTime, usize)>,
     by_expiry: BTreeSet<(UnixTime, String)>,
+    per_scope: HashMap<String, usize>,
 }
 
 impl ReplayCache {
-    /// A cache holding at most `capacity` live entries.
+    /// A cache holding at most `capacity` live entries, with no per-credential quota.
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
+            scope_quota: capacity,
             expiry_of: HashMap::new(),
             by_expiry: BTreeSet::new(),
+            per_scope: HashMap::new(),
         }
+    }
+
+    /// At most `quota` live entries per credential (scope). Give it a value well below the
+    /// capacity divided by the number of busy credentials.
+    pub fn with_scope_quota(mut self, quota: usize) -> Self {
+        self.scope_quota = quota.min(self.capacity);
+        self
     }
 
     /// Live entries (after the last purge).
@@ -118,23 +280,52 @@ impl ReplayCache {
         self.expiry_of.is_empty()
     }
 
+    /// Live entries of one credential scope.
+    pub fn scope_len(&self, scope: &str) -> usize {
+        self.per_scope.get(scope).copied().unwrap_or(0)
+    }
+
     /// Forgets every entry whose expiry is at or before `now`.
     pub fn purge(&mut self, now: UnixTime) {
         while let Some((t, _)) = self.by_expiry.first() {
             if *t > now {
                 break;
             }
-            if let Some((_, k)) = self.by_expiry.pop_first() {
-                self.expiry_of.remove(&k);
+            if let Some((_, k)) = self.by_expiry.pop_first()
+                && let Some((_, scope_len)) = self.expiry_of.remove(&k)
+            {
+                let scope = &k[..scope_len];
+                if let Some(n) = self.per_scope.get_mut(scope) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.per_scope.remove(scope);
+                    }
+                }
             }
         }
     }
 
-    /// Records `key` (from [`nonce_cache_key`]) until `now + retention`. A key still
-    /// remembered is [`ErrorCode::Replayed`]; a full cache is [`ErrorCode::TooLarge`].
+    /// Records `key` until `now + retention`. A key still remembered is
+    /// [`ErrorCode::Replayed`]; a credential over its quota is [`ErrorCode::RateLimited`];
+    /// a full cache is [`ErrorCode::Unavailable`]. Nothing is forgotten early.
+    pub fn record(&mut self, key: &ReplayKey, now: UnixTime, retention: Duration) -> Result<()> {
+        self.insert(key.as_str(), key.scope().len(), now, retention)
+    }
+
+    /// Records a plain string key (no credential scope: only the capacity bounds it).
     pub fn check_and_insert(
         &mut self,
         key: &str,
+        now: UnixTime,
+        retention: Duration,
+    ) -> Result<()> {
+        self.insert(key, 0, now, retention)
+    }
+
+    fn insert(
+        &mut self,
+        key: &str,
+        scope_len: usize,
         now: UnixTime,
         retention: Duration,
     ) -> Result<()> {
@@ -142,18 +333,28 @@ impl ReplayCache {
         if self.expiry_of.contains_key(key) {
             return Err(Error::new(
                 ErrorCode::Replayed,
-                "this nonce was already used; send a fresh one",
+                "this request was already received; sign a new one",
+            ));
+        }
+        let scope = key.get(..scope_len).unwrap_or("");
+        if scope_len > 0 && self.scope_len(scope) >= self.scope_quota {
+            return Err(Error::new(
+                ErrorCode::RateLimited,
+                "too many signed requests from this credential in the replay window; slow down",
             ));
         }
         if self.expiry_of.len() >= self.capacity {
             return Err(Error::new(
-                ErrorCode::TooLarge,
+                ErrorCode::Unavailable,
                 "the replay cache is full; try again shortly",
             ));
         }
         let expiry = now.saturating_add(retention);
-        self.expiry_of.insert(key.to_owned(), expiry);
+        self.expiry_of.insert(key.to_owned(), (expiry, scope_len));
         self.by_expiry.insert((expiry, key.to_owned()));
+        if scope_len > 0 {
+            *self.per_scope.entry(scope.to_owned()).or_insert(0) += 1;
+        }
         Ok(())
     }
 }
@@ -180,7 +381,7 @@ impl MonotonicNonces {
     }
 
     /// Accepts `nonce` for `key_id` if it is greater than the last one, and remembers it.
-    /// A store full of other keys refuses new keys ([`ErrorCode::TooLarge`]).
+    /// A store full of other keys refuses new keys ([`ErrorCode::Unavailable`]).
     pub fn check_and_update(&mut self, key_id: &str, nonce: u64) -> Result<()> {
         check_monotonic(self.last(key_id), nonce)?;
         if let Some(slot) = self.last.get_mut(key_id) {
@@ -192,12 +393,48 @@ impl MonotonicNonces {
         }
         if self.last.len() >= self.capacity {
             return Err(Error::new(
-                ErrorCode::TooLarge,
+                ErrorCode::Unavailable,
                 "the nonce store is full; raise its capacity",
             ));
         }
         self.last.insert(key_id.to_owned(), nonce);
         Ok(())
+    }
+}
+
+/// Executes [`ReplayObligation`]s in memory: a [`ReplayCache`] for single-use keys and
+/// [`MonotonicNonces`] for counters. Pure (time passed in), bounded, fails closed.
+#[derive(Debug)]
+pub struct ReplayLedger {
+    seen: ReplayCache,
+    counters: MonotonicNonces,
+}
+
+impl ReplayLedger {
+    /// At most `capacity` live single-use keys and counters, at most `scope_quota` live
+    /// single-use keys per credential.
+    pub fn new(capacity: usize, scope_quota: usize) -> Self {
+        Self {
+            seen: ReplayCache::new(capacity).with_scope_quota(scope_quota),
+            counters: MonotonicNonces::new(capacity),
+        }
+    }
+
+    /// Records `obligation` at `now`: `Ok` when fresh, else [`ErrorCode::Replayed`],
+    /// [`ErrorCode::RateLimited`] (this credential's quota) or [`ErrorCode::Unavailable`].
+    pub fn execute(&mut self, obligation: &ReplayObligation, now: UnixTime) -> Result<()> {
+        match obligation {
+            ReplayObligation::None => Ok(()),
+            ReplayObligation::SingleUse { key, ttl } => self.seen.record(key, now, *ttl),
+            ReplayObligation::Monotonic { key, value } => {
+                self.counters.check_and_update(key.as_str(), *value)
+            }
+        }
+    }
+
+    /// The single-use cache (for inspection).
+    pub fn cache(&self) -> &ReplayCache {
+        &self.seen
     }
 }
 
@@ -256,7 +493,7 @@ mod tests {
         c.check_and_insert("b", T0, ttl).unwrap();
         assert_eq!(
             c.check_and_insert("c", T0, ttl).unwrap_err().code(),
-            ErrorCode::TooLarge
+            ErrorCode::Unavailable
         );
         // After expiry both slots free up and "a" is new again.
         let later = T0.saturating_add(Duration::from_secs(10));
@@ -279,8 +516,69 @@ mod tests {
         assert_eq!(m.last("k"), Some(6));
         assert_eq!(
             m.check_and_update("other", 1).unwrap_err().code(),
-            ErrorCode::TooLarge
+            ErrorCode::Unavailable
         );
         check_monotonic(None, 0).unwrap();
+    }
+
+    fn cref(id: &str) -> crate::credential::CredentialRef {
+        crate::credential::CredentialRef::parse(crate::credential::Purpose::HttpSignatureKey, id)
+            .unwrap()
+    }
+
+    #[test]
+    fn replay_keys_are_escaped_grouped_and_unambiguous() {
+        let k = ReplayKey::new(&cref("a:b}{%"), ReplayKind::Nonce, "n:1").unwrap();
+        assert_eq!(k.as_str(), "r:{http_signature_key:a%3Ab%7D%7B%25}:n:n%3A1");
+        assert_eq!(k.scope(), "r:{http_signature_key:a%3Ab%7D%7B%25}");
+        // (id "a:b", nonce "c") and (id "a", nonce "b:c") differ.
+        assert_ne!(
+            ReplayKey::new(&cref("a:b"), ReplayKind::Nonce, "c").unwrap(),
+            ReplayKey::new(&cref("a"), ReplayKind::Nonce, "b:c").unwrap()
+        );
+        // Kinds are separate spaces.
+        assert_ne!(
+            ReplayKey::new(&cref("a"), ReplayKind::Nonce, "00").unwrap(),
+            ReplayKey::new(&cref("a"), ReplayKind::Content, "00").unwrap()
+        );
+        assert!(ReplayKey::new(&cref("a"), ReplayKind::Nonce, "").is_err());
+        // Exactly one hash tag.
+        assert_eq!(k.as_str().matches('{').count(), 1);
+    }
+
+    #[test]
+    fn one_credential_cannot_starve_another() {
+        let mut ledger = ReplayLedger::new(100, 3);
+        let ttl = Duration::from_secs(60);
+        let once = |id: &str, n: &str| ReplayObligation::SingleUse {
+            key: ReplayKey::new(&cref(id), ReplayKind::Nonce, n).unwrap(),
+            ttl,
+        };
+        for n in ["1", "2", "3"] {
+            ledger.execute(&once("greedy", n), T0).unwrap();
+        }
+        assert_eq!(
+            ledger.execute(&once("greedy", "4"), T0).unwrap_err().code(),
+            ErrorCode::RateLimited
+        );
+        ledger.execute(&once("polite", "1"), T0).unwrap();
+        assert_eq!(
+            ledger.execute(&once("polite", "1"), T0).unwrap_err().code(),
+            ErrorCode::Replayed
+        );
+        // The quota frees up when entries expire.
+        let later = T0.saturating_add(ttl);
+        ledger.execute(&once("greedy", "4"), later).unwrap();
+        assert_eq!(ledger.cache().scope_len("r:{http_signature_key:greedy}"), 1);
+        let counter = |v| ReplayObligation::Monotonic {
+            key: ReplayKey::counter(&cref("q")),
+            value: v,
+        };
+        ledger.execute(&counter(5), T0).unwrap();
+        assert_eq!(
+            ledger.execute(&counter(5), T0).unwrap_err().code(),
+            ErrorCode::Replayed
+        );
+        ledger.execute(&ReplayObligation::None, T0).unwrap();
     }
 }
