@@ -1,93 +1,73 @@
-//! Replay state behind an async trait: single-use nonces and signatures (`SET NX` with a TTL)
-//! and strictly increasing per-key counters (Qredo `x-nonce`). The in-memory store wraps
-//! auth-core's bounded caches; the service brings a Redis one for many instances.
+//! Replay state behind an async trait: the layer hands the store the [`ReplayObligation`]
+//! verification returned and accepts the request only when the store says it was fresh. The
+//! in-memory store wraps auth-core's bounded [`ReplayLedger`]; the service brings a Redis one
+//! for many instances (`SET NX PX`, a script for counters).
 
-use super::resolver::{BoxFuture, StoreUnavailable};
-use auth_core::UnixTime;
-use auth_core::replay::{MonotonicNonces, ReplayCache};
+use crate::BoxFuture;
+use auth_core::replay::{ReplayLedger, ReplayObligation};
+use auth_core::{Error, UnixTime};
 use std::sync::Mutex;
-use std::time::Duration;
-
-/// What the replay store said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplayVerdict {
-    /// First time seen: recorded.
-    Fresh,
-    /// Seen before (or not increasing): reject.
-    Replayed,
-}
 
 /// Where replay state lives.
 pub trait ReplayStore: Send + Sync + 'static {
-    /// Records `key` for `ttl` unless it is already recorded (`SET key NX PX ttl`).
-    fn check_and_insert<'a>(
+    /// Records `obligation` at `now`. `Ok` when fresh; otherwise an error coded
+    /// [`auth_core::ErrorCode::Replayed`], [`auth_core::ErrorCode::RateLimited`] (this
+    /// credential's quota is used up) or [`auth_core::ErrorCode::Unavailable`] (the store
+    /// cannot answer or is full: the layer answers 503).
+    fn record<'a>(
         &'a self,
-        key: &'a str,
-        ttl: Duration,
+        obligation: &'a ReplayObligation,
         now: UnixTime,
-    ) -> BoxFuture<'a, Result<ReplayVerdict, StoreUnavailable>>;
-
-    /// Accepts `value` only if it is greater than the last one accepted for `key`.
-    fn advance<'a>(
-        &'a self,
-        key: &'a str,
-        value: u64,
-    ) -> BoxFuture<'a, Result<ReplayVerdict, StoreUnavailable>>;
+    ) -> BoxFuture<'a, Result<(), Error>>;
 }
 
-/// In-process replay state, bounded; refuses (as unavailable) rather than forgets when full.
+impl<S: ReplayStore + ?Sized> ReplayStore for std::sync::Arc<S> {
+    fn record<'a>(
+        &'a self,
+        obligation: &'a ReplayObligation,
+        now: UnixTime,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        (**self).record(obligation, now)
+    }
+}
+
+/// Default capacity of the in-memory store (live single-use keys, and counters).
+pub const DEFAULT_REPLAY_CAPACITY: usize = 1_000_000;
+/// Default share of one credential: live single-use keys within the replay window.
+pub const DEFAULT_REPLAY_QUOTA: usize = 100_000;
+
+/// In-process replay state, bounded, with a quota per credential; refuses (as unavailable)
+/// rather than forgets when full.
 pub struct MemoryReplayStore {
-    seen: Mutex<ReplayCache>,
-    counters: Mutex<MonotonicNonces>,
+    ledger: Mutex<ReplayLedger>,
 }
 
 impl MemoryReplayStore {
-    /// Holds at most `capacity` live entries of each kind.
-    pub fn new(capacity: usize) -> Self {
+    /// Holds at most `capacity` live entries, at most `quota` per credential.
+    pub fn new(capacity: usize, quota: usize) -> Self {
         Self {
-            seen: Mutex::new(ReplayCache::new(capacity)),
-            counters: Mutex::new(MonotonicNonces::new(capacity)),
+            ledger: Mutex::new(ReplayLedger::new(capacity, quota)),
         }
     }
 }
 
 impl Default for MemoryReplayStore {
     fn default() -> Self {
-        Self::new(1_000_000)
+        Self::new(DEFAULT_REPLAY_CAPACITY, DEFAULT_REPLAY_QUOTA)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl ReplayStore for MemoryReplayStore {
-    fn check_and_insert<'a>(
+    fn record<'a>(
         &'a self,
-        key: &'a str,
-        ttl: Duration,
+        obligation: &'a ReplayObligation,
         now: UnixTime,
-    ) -> BoxFuture<'a, Result<ReplayVerdict, StoreUnavailable>> {
-        Box::pin(async move {
-            match lock(&self.seen).check_and_insert(key, now, ttl) {
-                Ok(()) => Ok(ReplayVerdict::Fresh),
-                Err(e) if e.code() == auth_core::ErrorCode::Replayed => Ok(ReplayVerdict::Replayed),
-                Err(e) => Err(StoreUnavailable(e.message().to_owned())),
-            }
-        })
-    }
-
-    fn advance<'a>(
-        &'a self,
-        key: &'a str,
-        value: u64,
-    ) -> BoxFuture<'a, Result<ReplayVerdict, StoreUnavailable>> {
-        Box::pin(async move {
-            match lock(&self.counters).check_and_update(key, value) {
-                Ok(()) => Ok(ReplayVerdict::Fresh),
-                Err(e) if e.code() == auth_core::ErrorCode::Replayed => Ok(ReplayVerdict::Replayed),
-                Err(e) => Err(StoreUnavailable(e.message().to_owned())),
-            }
-        })
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let result = self
+            .ledger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .execute(obligation, now);
+        Box::pin(std::future::ready(result))
     }
 }
