@@ -11,5 +11,4 @@ pub mod server;
 pub use clock::{Clock, SystemClock};
 
 /// A boxed, sendable future (the resolver and replay traits are object-safe).
-pub type BoxFuture<'a, T> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

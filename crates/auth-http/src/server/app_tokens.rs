@@ -4,6 +4,7 @@
 
 use super::{ErrorStyle, Rejection};
 use auth_core::UnixTime;
+use auth_core::credential::{Environment, Scopes};
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::apptrust::{
     AppManifest, AppTrustError, AuthorityKey, Licensing, TokenIssuer, TokenVerifier,
@@ -13,16 +14,59 @@ use http::{HeaderValue, Response, header};
 use http_body_util::Full;
 use std::sync::Arc;
 
-/// What the layer needs to accept app tokens.
+/// Whether a route accepts tokens of trial apps (unsigned `com.example.*` manifests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrialApps {
+    /// Only signed apps (the default).
+    #[default]
+    Refuse,
+    /// Trial apps too (development routes).
+    Accept,
+}
+
+/// What a route needs to accept app tokens, and what they may do there.
 #[derive(Clone)]
 pub struct AppTokenConfig {
     /// The node's verifier (its key and current epoch).
     pub verifier: Arc<TokenVerifier>,
+    /// Whether trial apps are accepted.
+    pub trial_apps: TrialApps,
+    /// The scopes an app token has on this route.
+    pub scopes: Scopes,
+    /// The environment app principals are in.
+    pub environment: Environment,
+}
+
+impl AppTokenConfig {
+    /// Accepts signed apps' tokens from `verifier`, with no scopes, in `live`.
+    pub fn new(verifier: Arc<TokenVerifier>) -> Self {
+        Self {
+            verifier,
+            trial_apps: TrialApps::Refuse,
+            scopes: Scopes::none(),
+            environment: Environment::Live,
+        }
+    }
+
+    /// Also accepts trial apps.
+    pub fn with_trial_apps(mut self, trial: TrialApps) -> Self {
+        self.trial_apps = trial;
+        self
+    }
+
+    /// The scopes app tokens get on this route.
+    pub fn with_scopes(mut self, scopes: Scopes) -> Self {
+        self.scopes = scopes;
+        self
+    }
 }
 
 impl std::fmt::Debug for AppTokenConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AppTokenConfig")
+        f.debug_struct("AppTokenConfig")
+            .field("trial_apps", &self.trial_apps)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
     }
 }
 

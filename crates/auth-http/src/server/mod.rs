@@ -1,138 +1,120 @@
-//! The provider side: a tower [`AuthLayer`] that buffers the body (refusing oversized ones with
-//! 413 before any cryptography), picks the scheme from the headers present, resolves keys
-//! through a [`KeyResolver`], checks replay through a [`ReplayStore`], and hands the handler a
-//! request whose extensions hold the verified [`Principal`]. Works with hyper directly and
-//! with any tower-based framework (axum).
+//! The provider side: a tower [`AuthLayer`] that finds the request's [`Route`], detects which
+//! of the route's schemes the request carries (headers only), reads the body only when that
+//! scheme signs it (refusing oversized or slow bodies before any cryptography), resolves the
+//! credential through a [`KeyResolver`], executes the replay obligation through a
+//! [`ReplayStore`], reports the decision to an [`Observer`], and hands the handler a request
+//! whose extensions hold the verified [`Principal`]. Works with hyper directly and with any
+//! tower-based framework (axum).
 
 mod app_tokens;
-mod principal;
+mod cache;
+mod observer;
 mod rejection;
 mod replay;
 mod resolver;
+mod route;
+mod schemes;
 mod user_tokens;
-mod verify;
 
-pub use app_tokens::{AppAuthEndpoint, AppTokenConfig};
-pub use principal::{Principal, SchemeKind};
-pub use rejection::{ErrorStyle, Rejection, status_for};
-pub use replay::{MemoryReplayStore, ReplayStore, ReplayVerdict};
-pub use resolver::{
-    ApiKeyEntry, BoxFuture, CachingResolver, JwtEntry, KeyEntry, KeyResolver, MemoryResolver,
-    SmileEntry, StoreUnavailable,
-};
+pub use app_tokens::{AppAuthEndpoint, AppTokenConfig, TrialApps};
+pub use auth_core::credential::{Principal, Scheme};
+pub use cache::{CachingResolver, DEFAULT_CACHE_ENTRIES};
+pub use observer::{Decision, NoObserver, Observer, Outcome};
+pub use rejection::{Disclosure, ErrorStyle, Rejection, status_for};
+pub use replay::{DEFAULT_REPLAY_CAPACITY, DEFAULT_REPLAY_QUOTA, MemoryReplayStore, ReplayStore};
+pub use resolver::{KeyResolver, Lookup, MemoryResolver, StoreUnavailable};
+pub use route::{Accept, Route, Routes};
 pub use user_tokens::{SharedRevocations, UserTokenConfig, issue_session};
 
+pub use crate::BoxFuture;
 use crate::clock::{Clock, SystemClock};
-use auth_core::apikey::{Environment, KeyPrefix};
-use auth_core::scheme::jwt::JwtPolicy;
-use auth_core::scheme::qredo::QredoPolicy;
-use auth_core::scheme::rfc9421::VerifyPolicy;
-use auth_core::scheme::smile::SmilePolicy;
+use auth_core::apikey::KeyPrefix;
+use auth_core::request::Headers;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Either, Full, Limited};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Default largest body buffered for verification: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// Default time the whole body of a signed request may take to arrive.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Which schemes a route accepts; the headers present choose among them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Schemes {
-    /// Bearer / `x-api-key` API keys.
-    pub api_key: bool,
-    /// Qredo signatures.
-    pub qredo: bool,
-    /// RFC 9421 signatures.
-    pub http_signature: bool,
-    /// JWT partner tokens.
-    pub jwt: bool,
-    /// Smile signatures.
-    pub smile: bool,
-}
+/// The body a handler behind the layer receives: the buffered body of a signed request, or
+/// the still-unread stream (bounded by the same limit) of a header-authenticated one.
+pub struct RequestBody(UnsyncBoxBody<Bytes, BoxError>);
 
-impl Schemes {
-    /// Every scheme.
-    pub const ALL: Self = Self {
-        api_key: true,
-        qredo: true,
-        http_signature: true,
-        jwt: true,
-        smile: true,
-    };
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = BoxError;
 
-    /// Only `kind`.
-    pub fn only(kind: SchemeKind) -> Self {
-        Self {
-            api_key: kind == SchemeKind::ApiKey,
-            qredo: kind == SchemeKind::Qredo,
-            http_signature: kind == SchemeKind::HttpSignature,
-            jwt: kind == SchemeKind::Jwt,
-            smile: kind == SchemeKind::Smile,
-        }
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        std::pin::Pin::new(&mut self.0).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.0.size_hint()
     }
 }
 
-/// What the layer enforces. Defaults are the strictest sensible ones.
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestBody")
+    }
+}
+
+/// What the layer enforces. Defaults are the strictest sensible ones; the route table
+/// decides which schemes each path accepts (none unless listed).
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
-    /// Accepted schemes.
-    pub schemes: Schemes,
-    /// Largest body buffered; larger gets 413 before any verification.
-    pub body_limit: usize,
+    /// Which schemes each path accepts.
+    pub routes: Routes,
     /// Prefix of the API keys this provider issues.
     pub api_key_prefix: KeyPrefix,
-    /// The environment this deployment serves (keys of the other one are refused).
-    pub environment: Environment,
     /// The scheme and authority clients address, to rebuild the signed URL
     /// (`https://api.example.com`); `None` takes `http` and the `Host` header.
     pub public_origin: Option<String>,
-    /// RFC 9421 verification policy.
-    pub http_signature_policy: VerifyPolicy,
-    /// Qredo policy (timestamp window, nonce mode).
-    pub qredo_policy: QredoPolicy,
-    /// JWT policy (leeway, maximum lifetime, `iat` rule, audience, issuer).
-    pub jwt_policy: JwtPolicy,
-    /// Smile timestamp window.
-    pub smile_policy: SmilePolicy,
-    /// Restricted user tokens accepted on this route, if any.
-    pub user_tokens: Option<UserTokenConfig>,
-    /// Actyx-style app tokens accepted on this route, if any.
-    pub app_tokens: Option<AppTokenConfig>,
-    /// Paths served without authentication (exact match: `/api/v2/auth`, `/healthz`); their
-    /// requests carry no [`Principal`].
-    pub public_paths: Vec<String>,
+    /// Largest body buffered or passed on; larger gets 413 before any verification.
+    pub body_limit: usize,
+    /// Longest time a signed request's body may take to arrive (408 after it).
+    pub body_read_timeout: Duration,
+    /// How much a rejection tells the caller.
+    pub disclosure: Disclosure,
 }
 
 impl AuthConfig {
-    /// A configuration for keys with `prefix` in `environment`; every scheme on, 1 MiB bodies,
-    /// RFC 9421 signatures at most 5 minutes old, Qredo window ±30 s.
-    pub fn new(prefix: KeyPrefix, environment: Environment) -> Self {
+    /// A configuration for keys with `prefix` and the route table `routes`; 1 MiB bodies read
+    /// within 30 s, opaque errors.
+    pub fn new(prefix: KeyPrefix, routes: Routes) -> Self {
         Self {
-            schemes: Schemes::ALL,
-            body_limit: DEFAULT_BODY_LIMIT,
+            routes,
             api_key_prefix: prefix,
-            environment,
             public_origin: None,
-            http_signature_policy: VerifyPolicy::new(Duration::from_secs(300)),
-            qredo_policy: QredoPolicy::default(),
-            jwt_policy: JwtPolicy::default(),
-            smile_policy: SmilePolicy::default(),
-            user_tokens: None,
-            app_tokens: None,
-            public_paths: Vec::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            disclosure: Disclosure::Opaque,
         }
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) config: AuthConfig,
     pub(crate) resolver: Arc<dyn KeyResolver>,
     pub(crate) replay: Arc<dyn ReplayStore>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) observer: Arc<dyn Observer>,
 }
 
 /// The tower layer.
@@ -164,19 +146,138 @@ impl AuthLayer {
                 resolver,
                 replay,
                 clock,
+                observer: Arc::new(NoObserver),
             }),
         }
     }
 
+    /// Reports every decision to `observer`.
+    pub fn with_observer(self, observer: Arc<dyn Observer>) -> Self {
+        let mut shared = Arc::unwrap_or_clone(self.shared);
+        shared.observer = observer;
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
     /// Verifies a request already buffered, without a service behind: the entry point for
-    /// forward-auth endpoints, benchmarks and fuzzing.
+    /// forward-auth endpoints, benchmarks and fuzzing. A public route gives `Ok(None)`.
     pub async fn authenticate(
         &self,
         parts: &http::request::Parts,
         body: &[u8],
-    ) -> Result<Principal, Rejection> {
-        verify::authenticate(&self.shared, parts, body).await
+    ) -> Result<Option<Principal>, Rejection> {
+        let started = Instant::now();
+        let shared = &*self.shared;
+        let route = route_for(shared, parts)?;
+        if route.is_public() {
+            return Ok(None);
+        }
+        let result = match schemes::header_fields(&parts.headers) {
+            Ok(fields) => {
+                let headers = Headers::new(&fields);
+                let plan = Plan::new(route, parts, &headers);
+                decide(shared, route, parts, headers, &plan, body).await
+            }
+            Err(r) => Err(r),
+        };
+        observe(shared, parts, started, &result);
+        result
+            .map(Some)
+            .map_err(|r| r.disclose(shared.config.disclosure))
     }
+}
+
+fn route_for<'s>(shared: &'s Shared, parts: &http::request::Parts) -> Result<&'s Route, Rejection> {
+    shared
+        .config
+        .routes
+        .find(parts.uri.path())
+        .ok_or_else(Rejection::missing)
+}
+
+/// Which of the route's schemes the request carries (headers only), and whether Smile body
+/// fields may stand in when it carries none. The body is needed only in those cases.
+struct Plan<'r> {
+    detected: Option<&'r Accept>,
+    smile_body: bool,
+}
+
+impl<'r> Plan<'r> {
+    fn new(route: &'r Route, parts: &http::request::Parts, headers: &Headers<'_>) -> Self {
+        let detected = schemes::detect(route, parts, headers);
+        let smile_body = detected.is_none()
+            && route.find(Scheme::Smile).is_some()
+            && !schemes::carries_other_credential(headers);
+        Self {
+            detected,
+            smile_body,
+        }
+    }
+
+    fn wants_body(&self) -> bool {
+        self.detected.is_some_and(schemes::signs_body) || self.smile_body
+    }
+}
+
+/// The decision for a request on `route`, with the body read if the plan wanted it.
+async fn decide(
+    shared: &Shared,
+    route: &Route,
+    parts: &http::request::Parts,
+    headers: Headers<'_>,
+    plan: &Plan<'_>,
+    body: &[u8],
+) -> Result<Principal, Rejection> {
+    let ctx = schemes::Ctx {
+        shared,
+        parts,
+        headers,
+        body,
+        now: shared.clock.now(),
+    };
+    let verified = match plan.detected {
+        Some(accept) => schemes::verify(&ctx, accept).await?,
+        None => match (route.find(Scheme::Smile), plan.smile_body) {
+            (Some(Accept::Smile(policy)), true) => match schemes::smile::body_fields(body) {
+                Some(fields) => schemes::smile::verify_body(&ctx, policy, &fields).await?,
+                None => return Err(Rejection::missing()),
+            },
+            _ => return Err(Rejection::missing()),
+        },
+    };
+    schemes::finish(&ctx, route, verified).await
+}
+
+fn observe(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    started: Instant,
+    result: &Result<Principal, Rejection>,
+) {
+    let path = parts.uri.path();
+    let latency = started.elapsed();
+    let decision = match result {
+        Ok(p) => Decision {
+            outcome: Outcome::Accepted,
+            path,
+            scheme: Some(p.scheme),
+            partner: Some(&p.partner),
+            credential: Some(&p.credential),
+            code: None,
+            latency,
+        },
+        Err(r) => Decision {
+            outcome: Outcome::Rejected,
+            path,
+            scheme: r.scheme,
+            partner: r.partner.as_ref(),
+            credential: r.credential.as_ref(),
+            code: Some(r.error.code()),
+            latency,
+        },
+    };
+    shared.observer.observe(&decision);
 }
 
 impl<S> tower_layer::Layer<S> for AuthLayer {
@@ -200,17 +301,71 @@ pub struct AuthService<S> {
 /// The response body: the handler's, or the rejection's.
 pub type AuthBody<B> = Either<B, Full<Bytes>>;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// A boxed error of a body or a service.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why the body could not be buffered.
+enum BodyFailure {
+    TooLarge,
+    Slow,
+    Broken,
+}
+
+async fn buffer<B>(body: B, limit: usize, timeout: Duration) -> Result<Bytes, BodyFailure>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(BodyFailure::Slow),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyFailure::TooLarge),
+        Ok(Err(_)) => Err(BodyFailure::Broken),
+    }
+}
+
+fn body_rejection(failure: BodyFailure, limit: usize) -> Rejection {
+    match failure {
+        BodyFailure::TooLarge => Rejection::too_large(limit),
+        BodyFailure::Slow => {
+            let mut r = Rejection::new(
+                auth_core::Error::malformed("the request body did not arrive in time"),
+                ErrorStyle::Problem,
+            );
+            r.status = http::StatusCode::REQUEST_TIMEOUT;
+            r
+        }
+        BodyFailure::Broken => Rejection::new(
+            auth_core::Error::malformed("the request body could not be read"),
+            ErrorStyle::Problem,
+        ),
+    }
+}
+
+fn streamed<B>(body: B, limit: usize) -> RequestBody
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    RequestBody(Limited::new(body, limit).boxed_unsync())
+}
+
+fn buffered(bytes: Bytes) -> RequestBody {
+    RequestBody(
+        Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    )
+}
 
 impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for AuthService<S>
 where
-    S: tower_service::Service<Request<Full<Bytes>>, Response = Response<ResBody>>
+    S: tower_service::Service<Request<RequestBody>, Response = Response<ResBody>>
         + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
-    ReqBody: Body + Send + 'static,
-    ReqBody::Data: Send,
+    ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<BoxError>,
 {
     type Response = Response<AuthBody<ResBody>>;
@@ -227,6 +382,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         Box::pin(async move {
+            let started = Instant::now();
             let (mut parts, body) = req.into_parts();
             let limit = shared.config.body_limit;
             let declared = parts
@@ -237,38 +393,55 @@ where
             if declared.is_some_and(|n| n > limit as u64) {
                 return Ok(reject(Rejection::too_large(limit)));
             }
-            let bytes = match Limited::new(body, limit).collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(e) => {
-                    return Ok(reject(if e.is::<http_body_util::LengthLimitError>() {
-                        Rejection::too_large(limit)
-                    } else {
-                        Rejection::new(
-                            auth_core::Error::malformed("the request body could not be read"),
-                            ErrorStyle::Problem,
-                        )
-                    }));
-                }
+            let route = match route_for(&shared, &parts) {
+                Ok(route) => route,
+                Err(r) => return Ok(reject(r.disclose(shared.config.disclosure))),
             };
-            if shared
-                .config
-                .public_paths
-                .iter()
-                .any(|p| p == parts.uri.path())
-            {
-                let resp = inner
-                    .call(Request::from_parts(parts, Full::new(bytes)))
-                    .await?;
-                return Ok(resp.map(Either::Left));
+            if route.is_public() {
+                let req = Request::from_parts(parts, streamed(body, limit));
+                return Ok(inner.call(req).await?.map(Either::Left));
             }
-            match verify::authenticate(&shared, &parts, &bytes).await {
+            // Read the body only if the detected scheme signs it: a header-authenticated
+            // request is decided before a byte of its body is read.
+            let fields = match schemes::header_fields(&parts.headers) {
+                Ok(f) => f,
+                Err(r) => return Ok(reject(r.disclose(shared.config.disclosure))),
+            };
+            let headers = Headers::new(&fields);
+            let plan = Plan::new(route, &parts, &headers);
+            let mut body = Some(body);
+            let mut bytes = None;
+            if plan.wants_body()
+                && let Some(b) = body.take()
+            {
+                match buffer(b, limit, shared.config.body_read_timeout).await {
+                    Ok(b) => bytes = Some(b),
+                    Err(f) => return Ok(reject(body_rejection(f, limit))),
+                }
+            }
+            let result = decide(
+                &shared,
+                route,
+                &parts,
+                headers,
+                &plan,
+                bytes.as_deref().unwrap_or_default(),
+            )
+            .await;
+            observe(&shared, &parts, started, &result);
+            drop(fields);
+            match result {
                 Ok(principal) => {
                     parts.extensions.insert(principal);
-                    let req = Request::from_parts(parts, Full::new(bytes));
-                    let resp = inner.call(req).await?;
+                    let body = match (bytes, body) {
+                        (Some(b), _) => buffered(b),
+                        (None, Some(b)) => streamed(b, limit),
+                        (None, None) => buffered(Bytes::new()),
+                    };
+                    let resp = inner.call(Request::from_parts(parts, body)).await?;
                     Ok(resp.map(Either::Left))
                 }
-                Err(rejection) => Ok(reject(rejection)),
+                Err(rejection) => Ok(reject(rejection.disclose(shared.config.disclosure))),
             }
         })
     }
@@ -330,9 +503,9 @@ where
 #[derive(Clone)]
 pub struct HandlerFn<F>(pub F);
 
-impl<F, Fut> tower_service::Service<Request<Full<Bytes>>> for HandlerFn<F>
+impl<F, Fut> tower_service::Service<Request<RequestBody>> for HandlerFn<F>
 where
-    F: Fn(Request<Full<Bytes>>) -> Fut + Clone + Send + 'static,
+    F: Fn(Request<RequestBody>) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
     type Response = Response<Full<Bytes>>;
@@ -343,7 +516,7 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Full<Bytes>>) -> Self::Future {
+    fn call(&mut self, req: Request<RequestBody>) -> Self::Future {
         let fut = (self.0)(req);
         Box::pin(async move { Ok(fut.await) })
     }

@@ -1,8 +1,12 @@
-//! Turning a rejection into the response each provider's clients understand: Qredo's
-//! `errPartnerAuth` body, RFC 9457 `application/problem+json` otherwise, `WWW-Authenticate`
-//! where the scheme defines one, 401 for a bad credential and 403 for a good one without the
-//! scope, 413 for oversized bodies and 503 when a store cannot answer.
+//! Turning a rejection (always an auth-core [`Error`]) into the response each provider's
+//! clients understand: Qredo's `errPartnerAuth` body, Actyx's `{"code","message"}`, RFC 9457
+//! `application/problem+json` otherwise; `WWW-Authenticate` where the scheme defines one. 400
+//! for a request we cannot read, 401 for a bad credential, 403 for a good one without the
+//! scope, 413 for size, 429 for a used-up share, 503 when a store cannot answer. With
+//! [`Disclosure::Opaque`] (the default) every credential failure reads the same, so no answer
+//! tells a caller whether a key ID exists.
 
+use auth_core::credential::{CredentialRef, PartnerId, Principal, Scheme};
 use auth_core::scheme::qredo::Reason as QredoReason;
 use auth_core::{Error, ErrorCode};
 use bytes::Bytes;
@@ -20,6 +24,17 @@ pub enum ErrorStyle {
     Actyx(auth_core::scheme::apptrust::ActyxCode, String),
 }
 
+/// How much a rejection tells the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Disclosure {
+    /// Every credential failure (unknown key, bad signature, stale time, revoked, expired,
+    /// replayed) is one `unauthorized` answer. For production.
+    #[default]
+    Opaque,
+    /// The precise code and message. For development and partner onboarding.
+    Detailed,
+}
+
 /// A refused request.
 #[derive(Debug, Clone)]
 pub struct Rejection {
@@ -31,6 +46,12 @@ pub struct Rejection {
     pub style: ErrorStyle,
     /// The `WWW-Authenticate` challenge, if the scheme has one.
     pub challenge: Option<&'static str>,
+    /// The scheme tried, once known (for the observer).
+    pub scheme: Option<Scheme>,
+    /// The partner, once its credential was resolved (for the observer).
+    pub partner: Option<PartnerId>,
+    /// The credential, once resolved (for the observer).
+    pub credential: Option<CredentialRef>,
 }
 
 impl Rejection {
@@ -41,7 +62,18 @@ impl Rejection {
             error,
             style,
             challenge: None,
+            scheme: None,
+            partner: None,
+            credential: None,
         }
+    }
+
+    /// Notes whose credential was refused (for the observer, never shown to the caller).
+    pub fn about(mut self, principal: &Principal) -> Self {
+        self.scheme = Some(principal.scheme);
+        self.partner = Some(principal.partner.clone());
+        self.credential = Some(principal.credential.clone());
+        self
     }
 
     /// Adds a `WWW-Authenticate` challenge.
@@ -65,11 +97,28 @@ impl Rejection {
     pub fn unavailable() -> Self {
         Self::new(
             Error::new(
-                ErrorCode::Internal,
+                ErrorCode::Unavailable,
                 "credentials cannot be checked right now; retry later",
             ),
             ErrorStyle::Problem,
         )
+    }
+
+    /// Applies `disclosure`: in opaque mode a credential failure loses its detail.
+    pub fn disclose(mut self, disclosure: Disclosure) -> Self {
+        if disclosure == Disclosure::Opaque && self.status == StatusCode::UNAUTHORIZED {
+            self.error = Error::new(
+                ErrorCode::Unauthorized,
+                "the credential could not be verified",
+            );
+            if let ErrorStyle::Qredo(reason) = &mut self.style {
+                // Keep Qredo's contract of a reason, but never say that a key exists.
+                if *reason == QredoReason::ApiKey {
+                    *reason = QredoReason::Signature;
+                }
+            }
+        }
+        self
     }
 
     /// No credential the layer accepts was presented.
@@ -87,7 +136,15 @@ impl Rejection {
     /// Renders the response.
     pub fn into_response(self) -> Response<Full<Bytes>> {
         let (content_type, body) = match &self.style {
-            ErrorStyle::Qredo(reason) => ("application/json", reason.error_body()),
+            ErrorStyle::Qredo(reason) => (
+                "application/json",
+                serde_json::json!({
+                    "code": self.status.as_u16(),
+                    "msg": "errPartnerAuth",
+                    "detail": { "reason": reason.as_str() },
+                })
+                .to_string(),
+            ),
             ErrorStyle::Actyx(code, message) => (
                 "application/json",
                 serde_json::json!({ "code": code.as_str(), "message": message }).to_string(),
@@ -127,13 +184,16 @@ fn title(status: StatusCode) -> &'static str {
     status.canonical_reason().unwrap_or("Error")
 }
 
-/// 401 for a credential that failed, 403 for a valid one lacking rights, 413 for size, 400 for
-/// requests we cannot read, 503 for backends.
+/// 400 for requests we cannot read, 401 for a credential that failed, 403 for a valid one
+/// lacking rights, 413 for size, 429 for a used-up share, 503 for backends.
 pub fn status_for(code: ErrorCode) -> StatusCode {
     match code {
+        ErrorCode::Malformed => StatusCode::BAD_REQUEST,
         ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
         ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::Internal => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNAUTHORIZED,
     }
 }

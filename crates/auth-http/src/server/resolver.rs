@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-pub use crate::BoxFuture;
+use crate::BoxFuture;
 
 /// A store could not answer. The layer fails closed: the request gets 503, never a 200.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 
 use super::{ErrorStyle, Principal, Rejection};
 use auth_core::UnixTime;
+use auth_core::credential::{Environment, Scheme};
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::user_token::{
     self, RevocationList, SessionRequest, UserTokenIssuer, UserTokenVerifier,
@@ -45,6 +46,24 @@ pub struct UserTokenConfig {
     pub required_scope: String,
     /// Revoked token IDs.
     pub revocations: Arc<SharedRevocations>,
+    /// The environment user-token principals are in.
+    pub environment: Environment,
+}
+
+impl UserTokenConfig {
+    /// Accepts tokens from `verifier` that carry `required_scope`, in `live`.
+    pub fn new(
+        verifier: Arc<UserTokenVerifier>,
+        required_scope: impl Into<String>,
+        revocations: Arc<SharedRevocations>,
+    ) -> Self {
+        Self {
+            verifier,
+            required_scope: required_scope.into(),
+            revocations,
+            environment: Environment::Live,
+        }
+    }
 }
 
 impl std::fmt::Debug for UserTokenConfig {
@@ -55,24 +74,36 @@ impl std::fmt::Debug for UserTokenConfig {
     }
 }
 
-/// Handles `POST /api/auth/sessions` for an authenticated partner (the layer verified its API
-/// key first): `{"scopes":[...],"expires_at":"<RFC 3339>"}` gives `{"access_token":...}`
-/// with scopes only from the key's own and a capped lifetime; anything else is a 4xx problem.
+/// Handles `POST /api/auth/sessions` for an authenticated partner (the layer verified its
+/// credential first): `{"scopes":[...],"expires_at":"<RFC 3339>"}` gives
+/// `{"access_token":...}` with scopes only from the credential's own and a capped lifetime;
+/// anything else is a 4xx problem. Only a partner credential may ask: a user token or an app
+/// token is refused (403), so a token can never renew itself past its cap or its revocation.
 pub fn issue_session(
     issuer: &UserTokenIssuer,
     principal: &Principal,
     body: &[u8],
     now: UnixTime,
 ) -> Response<Full<Bytes>> {
+    if matches!(principal.scheme, Scheme::UserToken | Scheme::AppToken) {
+        return Rejection::new(
+            auth_core::Error::new(
+                auth_core::ErrorCode::InsufficientScope,
+                "sessions are issued to partner credentials only, not to tokens",
+            ),
+            ErrorStyle::Problem,
+        )
+        .into_response();
+    }
     let result = (|| {
         let text = std::str::from_utf8(body)
             .map_err(|_| auth_core::Error::malformed("the session request is not UTF-8 JSON"))?;
         let request = SessionRequest::from_json(text)?;
         let expires_at = request.expiry()?;
-        let own: Vec<&str> = principal.scopes.iter().map(String::as_str).collect();
+        let own: Vec<&str> = principal.scopes.iter().collect();
         let wanted: Vec<&str> = request.scopes.iter().map(String::as_str).collect();
         let who = user_token::Principal {
-            subject: &principal.partner,
+            subject: principal.partner.as_str(),
             scopes: &own,
         };
         issuer.issue(&who, &wanted, expires_at, now, &SystemRandom::new())

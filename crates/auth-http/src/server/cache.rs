@@ -1,0 +1,172 @@
+//! A caching [`KeyResolver`]: answers (including "not registered") are kept for a TTL in one
+//! map bounded by size with least-recently-used eviction, keyed by the same
+//! [`CredentialRef`] that invalidates them. A generation counter makes invalidation safe
+//! against lookups in flight: an answer fetched while any invalidation happened is returned
+//! to its caller but never written back, so a revoked key is not served from the cache.
+
+use super::resolver::{KeyResolver, Lookup};
+use crate::BoxFuture;
+use auth_core::credential::{Credential, CredentialRef};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Default number of cached answers.
+pub const DEFAULT_CACHE_ENTRIES: usize = 10_000;
+
+struct Entry {
+    fetched: Instant,
+    value: Option<Arc<Credential>>,
+    used: u64,
+}
+
+/// A map bounded by `capacity` that evicts the least recently used entry.
+struct Lru {
+    capacity: usize,
+    tick: u64,
+    entries: HashMap<CredentialRef, Entry>,
+    by_use: BTreeMap<u64, CredentialRef>,
+}
+
+impl Lru {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            tick: 0,
+            entries: HashMap::new(),
+            by_use: BTreeMap::new(),
+        }
+    }
+
+    fn next_tick(&mut self) -> u64 {
+        self.tick += 1;
+        self.tick
+    }
+
+    fn get(&mut self, key: &CredentialRef, ttl: Duration) -> Option<Option<Arc<Credential>>> {
+        let tick = self.next_tick();
+        let entry = self.entries.get_mut(key)?;
+        if entry.fetched.elapsed() >= ttl {
+            let used = entry.used;
+            self.entries.remove(key);
+            self.by_use.remove(&used);
+            return None;
+        }
+        self.by_use.remove(&entry.used);
+        entry.used = tick;
+        self.by_use.insert(tick, key.clone());
+        Some(entry.value.clone())
+    }
+
+    fn put(&mut self, key: CredentialRef, value: Option<Arc<Credential>>) {
+        let tick = self.next_tick();
+        if let Some(old) = self.entries.remove(&key) {
+            self.by_use.remove(&old.used);
+        }
+        while self.entries.len() >= self.capacity {
+            let Some((_, oldest)) = self.by_use.pop_first() else {
+                break;
+            };
+            self.entries.remove(&oldest);
+        }
+        self.by_use.insert(tick, key.clone());
+        self.entries.insert(
+            key,
+            Entry {
+                fetched: Instant::now(),
+                value,
+                used: tick,
+            },
+        );
+    }
+
+    fn remove(&mut self, key: &CredentialRef) {
+        if let Some(old) = self.entries.remove(key) {
+            self.by_use.remove(&old.used);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.by_use.clear();
+    }
+}
+
+/// Caches `inner`'s answers for `ttl`, at most `capacity` of them.
+pub struct CachingResolver<R> {
+    inner: R,
+    ttl: Duration,
+    generation: AtomicU64,
+    map: Mutex<Lru>,
+}
+
+impl<R: KeyResolver> CachingResolver<R> {
+    /// Caches `inner`'s answers for `ttl`, at most [`DEFAULT_CACHE_ENTRIES`].
+    pub fn new(inner: R, ttl: Duration) -> Self {
+        Self::with_capacity(inner, ttl, DEFAULT_CACHE_ENTRIES)
+    }
+
+    /// Caches at most `capacity` answers.
+    pub fn with_capacity(inner: R, ttl: Duration, capacity: usize) -> Self {
+        Self {
+            inner,
+            ttl,
+            generation: AtomicU64::new(0),
+            map: Mutex::new(Lru::new(capacity)),
+        }
+    }
+
+    /// The wrapped resolver.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    /// Cached answers now held.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets `reference` (call it after every change of that credential).
+    pub fn invalidate(&self, reference: &CredentialRef) {
+        // Bump first: a lookup that started before this call must not write back.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.lock().remove(reference);
+    }
+
+    /// Forgets everything (after a lost invalidation channel, for instance).
+    pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Lru> {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl<R: KeyResolver> KeyResolver for CachingResolver<R> {
+    fn resolve<'a>(&'a self, reference: &'a CredentialRef) -> BoxFuture<'a, Lookup> {
+        Box::pin(async move {
+            if let Some(hit) = self.lock().get(reference, self.ttl) {
+                return Ok(hit);
+            }
+            let generation = self.generation.load(Ordering::SeqCst);
+            let value = self.inner.resolve(reference).await?;
+            let mut map = self.lock();
+            // Checked under the lock that `invalidate` also takes after bumping: either the
+            // bump is visible here, or the invalidation's removal comes after this write.
+            if self.generation.load(Ordering::SeqCst) == generation {
+                map.put(reference.clone(), value.clone());
+            }
+            Ok(value)
+        })
+    }
+}
