@@ -384,6 +384,49 @@ pub struct Credential {
 }
 
 impl Credential {
+    /// A credential of `partner` named `id`, active, without scopes.
+    pub fn new(
+        partner: &str,
+        id: &str,
+        environment: Environment,
+        material: Material,
+    ) -> Result<Self> {
+        Ok(Self {
+            partner: PartnerId::new(partner)?,
+            id: CredentialId::new(id)?,
+            environment,
+            scopes: Scopes::none(),
+            status: Status::ACTIVE,
+            material,
+        })
+    }
+
+    /// A bearer API key of `partner`, named by its digest.
+    pub fn api_key(partner: &str, digest: ApiKeyDigest, environment: Environment) -> Result<Self> {
+        Self::new(
+            partner,
+            &digest.to_hex(),
+            environment,
+            Material::ApiKey(digest),
+        )
+    }
+
+    /// The same credential with `scopes`.
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = Scopes::new(scopes);
+        self
+    }
+
+    /// The same credential with `status`.
+    pub fn with_status(mut self, status: Status) -> Self {
+        self.status = status;
+        self
+    }
+
     /// The purpose (from the material).
     pub fn purpose(&self) -> Purpose {
         self.material.purpose()
