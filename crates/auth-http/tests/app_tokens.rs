@@ -4,7 +4,7 @@
 //! the client renews an expired token by itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use auth_core::apikey::{Environment, KeyPrefix};
+use auth_core::apikey::KeyPrefix;
 use auth_core::keys::{self, SignatureAlgorithm, SigningKey};
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::apptrust::{
@@ -13,8 +13,8 @@ use auth_core::scheme::apptrust::{
 use auth_http::client::{AppTokenAuth, AuthClient};
 use auth_http::clock::{Clock, OffsetClock};
 use auth_http::server::{
-    AppAuthEndpoint, AppTokenConfig, AuthConfig, AuthLayer, HandlerFn, MemoryReplayStore,
-    MemoryResolver, Principal,
+    Accept, AppAuthEndpoint, AppTokenConfig, AuthConfig, AuthLayer, HandlerFn, MemoryReplayStore,
+    MemoryResolver, Principal, RequestBody, Route, Routes, TrialApps,
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -45,11 +45,12 @@ async fn node(licensing: Licensing, node_key: &keys::PrivateKey, epoch: u64) -> 
         issuer,
     });
     let clock = OffsetClock::new();
-    let mut config = AuthConfig::new(KeyPrefix::new("pa").unwrap(), Environment::Live);
-    config.app_tokens = Some(AppTokenConfig {
-        verifier: Arc::new(verifier),
-    });
-    config.public_paths = vec!["/api/v2/auth".into()];
+    // These nodes run trial apps (com.example.*): their event routes opt in to them.
+    let tokens = AppTokenConfig::new(Arc::new(verifier)).with_trial_apps(TrialApps::Accept);
+    let routes = Routes::new()
+        .exact("/api/v2/auth", Route::public())
+        .prefix("/api/v2", Route::new().accept(Accept::AppToken(tokens)));
+    let config = AuthConfig::new(KeyPrefix::new("pa").unwrap(), routes);
     let layer = AuthLayer::with_clock(
         config,
         Arc::new(MemoryResolver::new()),
@@ -57,7 +58,7 @@ async fn node(licensing: Licensing, node_key: &keys::PrivateKey, epoch: u64) -> 
         Arc::new(clock.clone()),
     );
     let handler_clock = clock.clone();
-    let handler = HandlerFn(move |req: http::Request<Full<Bytes>>| {
+    let handler = HandlerFn(move |req: http::Request<RequestBody>| {
         let endpoint = endpoint.clone();
         let now = handler_clock.now();
         async move {

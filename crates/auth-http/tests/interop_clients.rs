@@ -8,12 +8,13 @@
 mod common;
 
 use auth_core::apikey::{Environment, KeyPrefix};
+use auth_core::credential::{Credential, Material};
 use auth_core::keys::{self, HmacSecret, SignatureAlgorithm, VerifyingKey};
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::jwt::{Algorithm, JwtKey};
 use auth_http::server::{
-    AuthConfig, AuthLayer, HandlerFn, JwtEntry, KeyEntry, MemoryReplayStore, MemoryResolver,
-    Principal,
+    Accept, AuthConfig, AuthLayer, Disclosure, HandlerFn, MemoryReplayStore, MemoryResolver,
+    Principal, RequestBody, Route, Routes,
 };
 use bytes::Bytes;
 use http_body_util::Full;
@@ -22,7 +23,7 @@ use tower_layer::Layer;
 
 const SECRET: &str = "seed-partner-secret-key-0123456789";
 
-async fn handler(req: http::Request<Full<Bytes>>) -> http::Response<Full<Bytes>> {
+async fn handler(req: http::Request<RequestBody>) -> http::Response<Full<Bytes>> {
     let p = req.extensions().get::<Principal>().cloned().unwrap();
     http::Response::new(Full::new(Bytes::from(format!(
         "{}:{}",
@@ -41,23 +42,35 @@ async fn start() -> (String, String) {
     )
     .unwrap()
     .for_client("seed-client");
-    resolver.add_jwt_key(
-        None,
-        Some("seed-client"),
-        JwtEntry {
-            partner: "seed".into(),
-            key: Arc::new(key),
-            scopes: Arc::from(vec![]),
-        },
+    resolver.insert(
+        Credential::new(
+            "seed",
+            "seed-client",
+            Environment::Live,
+            Material::Jwt(Arc::new(key)),
+        )
+        .unwrap(),
     );
     let ed = keys::generate_ed25519(&SystemRandom::new()).unwrap();
-    resolver.add_key(KeyEntry {
-        partner: "py".into(),
-        key_id: "py-ed25519".into(),
-        key: Arc::new(VerifyingKey::new(&ed.public_key(), SignatureAlgorithm::Ed25519).unwrap()),
-        scopes: Arc::from(vec![]),
-    });
-    let config = AuthConfig::new(KeyPrefix::new("pa").unwrap(), Environment::Live);
+    resolver.insert(
+        Credential::new(
+            "py",
+            "py-ed25519",
+            Environment::Live,
+            Material::HttpSignature(Arc::new(
+                VerifyingKey::new(&ed.public_key(), SignatureAlgorithm::Ed25519).unwrap(),
+            )),
+        )
+        .unwrap(),
+    );
+    let route = Route::new()
+        .accept(Accept::jwt())
+        .accept(Accept::http_signature());
+    let mut config = AuthConfig::new(
+        KeyPrefix::new("pa").unwrap(),
+        Routes::new().prefix("/", route),
+    );
+    config.disclosure = Disclosure::Detailed;
     let layer = AuthLayer::new(config, resolver, Arc::new(MemoryReplayStore::default()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -5,13 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use auth_core::apikey::{Environment, KeyPrefix};
+use auth_core::credential::{Credential, Material};
 use auth_core::keys::HmacSecret;
 use auth_core::scheme::jwt::{Algorithm, JwtKey, JwtSigner};
 use auth_http::client::{AuthClient, JwtAuth};
 use auth_http::clock::OffsetClock;
 use auth_http::server::{
-    AuthConfig, AuthLayer, BoxFuture, HandlerFn, JwtEntry, MemoryReplayStore, MemoryResolver,
-    Principal, require_scope,
+    Accept, AuthConfig, AuthLayer, BoxFuture, Disclosure, HandlerFn, MemoryReplayStore,
+    MemoryResolver, Principal, RequestBody, Route, Routes, require_scope,
 };
 use bytes::Bytes;
 use http_body_util::Full;
@@ -24,7 +25,7 @@ use tower_service::Service;
 
 const SECRET: &[u8] = b"partner-1-shared-secret-32-bytes!";
 
-async fn handler(req: http::Request<Full<Bytes>>) -> http::Response<Full<Bytes>> {
+async fn handler(req: http::Request<RequestBody>) -> http::Response<Full<Bytes>> {
     if req.uri().path() == "/rates"
         && let Err(r) = require_scope(&req, "user:rate")
     {
@@ -73,20 +74,24 @@ async fn start(max_lifetime: Duration) -> (String, Arc<AtomicU64>) {
     let key = JwtKey::hmac(&HmacSecret::from_bytes(SECRET).unwrap(), Algorithm::HS256)
         .unwrap()
         .for_client("partner-1");
-    resolver.add_jwt_key(
-        None,
-        Some("partner-1"),
-        JwtEntry {
-            partner: "partner-1".into(),
-            key: Arc::new(key),
-            scopes: Arc::from(vec![]),
-        },
+    // Tokens without a kid are found by their clientId.
+    resolver.insert(
+        Credential::new(
+            "partner-1",
+            "partner-1",
+            Environment::Live,
+            Material::Jwt(Arc::new(key)),
+        )
+        .unwrap(),
     );
-    let mut config = AuthConfig::new(KeyPrefix::new("pa").unwrap(), Environment::Live);
-    config.jwt_policy = config
-        .jwt_policy
+    let policy = auth_core::scheme::jwt::JwtPolicy::default()
         .with_max_lifetime(max_lifetime)
         .with_leeway(Duration::ZERO);
+    let mut config = AuthConfig::new(
+        KeyPrefix::new("pa").unwrap(),
+        Routes::new().prefix("/", Route::new().accept(Accept::Jwt(policy))),
+    );
+    config.disclosure = Disclosure::Detailed;
     let layer = AuthLayer::new(config, resolver, Arc::new(MemoryReplayStore::default()));
     let count = Arc::new(AtomicU64::new(0));
     let service = Count401(layer.layer(HandlerFn(handler)), count.clone());
@@ -198,7 +203,7 @@ async fn a_server_that_always_answers_401_gets_exactly_one_retry() {
     let seen = hits.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let always_401 = HandlerFn(move |_req: http::Request<Full<Bytes>>| {
+    let always_401 = HandlerFn(move |_req: http::Request<RequestBody>| {
         let seen = seen.clone();
         async move {
             seen.fetch_add(1, Ordering::SeqCst);
@@ -230,7 +235,7 @@ struct Buffered<S>(S);
 impl<S> Service<http::Request<hyper::body::Incoming>> for Buffered<S>
 where
     S: Service<
-            http::Request<Full<Bytes>>,
+            http::Request<RequestBody>,
             Response = http::Response<Full<Bytes>>,
             Error = std::convert::Infallible,
         > + Clone
@@ -257,7 +262,10 @@ where
                 .map(|c| c.to_bytes())
                 .unwrap_or_default();
             inner
-                .call(http::Request::from_parts(parts, Full::new(bytes)))
+                .call(http::Request::from_parts(
+                    parts,
+                    RequestBody::from_bytes(bytes),
+                ))
                 .await
         })
     }

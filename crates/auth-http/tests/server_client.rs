@@ -4,7 +4,8 @@
 //! window, a replay, a missing scope, an oversized body and an unreachable store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use auth_core::apikey::{self, ApiKeyRecord, Environment, KeyPrefix};
+use auth_core::apikey::{self, Environment, KeyPrefix};
+use auth_core::credential::{Credential, CredentialRef, Material, Purpose, QredoMode};
 use auth_core::keys::{self, PrivateKey, SignatureAlgorithm, SigningKey, VerifyingKey};
 use auth_core::rand::SystemRandom;
 use auth_http::client::{
@@ -13,8 +14,8 @@ use auth_http::client::{
 };
 use auth_http::clock::OffsetClock;
 use auth_http::server::{
-    ApiKeyEntry, AuthConfig, AuthLayer, BoxFuture, HandlerFn, KeyEntry, MemoryReplayStore,
-    MemoryResolver, Principal, SmileEntry, require_scope,
+    Accept, AuthConfig, AuthLayer, BoxFuture, Disclosure, HandlerFn, MemoryReplayStore,
+    MemoryResolver, Principal, RequestBody, Route, Routes, require_scope,
 };
 use bytes::Bytes;
 use http_body_util::Full;
@@ -24,6 +25,8 @@ use std::sync::atomic::AtomicU64;
 use tower_layer::Layer;
 
 const RSA_PEM: &str = include_str!("../../../testvectors/fixtures/rsa2048-pkcs1.pem");
+/// The Qredo key of the nonce-mode partner (its own credential: each key has one mode).
+const QREDO_NONCE_KEY: &str = "cXJlZG8tbm9uY2Uta2V5LWZvci10ZXN0cw";
 
 struct Server {
     base: String,
@@ -34,7 +37,7 @@ struct Server {
     ed: PrivateKey,
 }
 
-async fn handler(req: http::Request<Full<Bytes>>) -> http::Response<Full<Bytes>> {
+async fn handler(req: http::Request<RequestBody>) -> http::Response<Full<Bytes>> {
     if req.uri().path() == "/rates"
         && let Err(r) = require_scope(&req, "user:rate")
     {
@@ -42,11 +45,23 @@ async fn handler(req: http::Request<Full<Bytes>>) -> http::Response<Full<Bytes>>
     }
     let p = req.extensions().get::<Principal>().cloned();
     let body = serde_json::json!({
-        "partner": p.as_ref().map(|p| p.partner.clone()),
+        "partner": p.as_ref().map(|p| p.partner.to_string()),
         "scheme": p.as_ref().map(|p| p.scheme.as_str()),
-        "key_id": p.as_ref().and_then(|p| p.key_id.clone()),
+        "credential": p.as_ref().map(|p| p.credential.to_wire()),
     });
     http::Response::new(Full::new(Bytes::from(body.to_string())))
+}
+
+fn partner_route(qredo: auth_core::scheme::qredo::QredoPolicy) -> Route {
+    Route::new()
+        .accept(Accept::ApiKey)
+        .accept(Accept::Qredo(qredo))
+        .accept(Accept::http_signature())
+        .accept(Accept::smile())
+}
+
+fn rsa_public(rsa: &PrivateKey) -> Arc<VerifyingKey> {
+    Arc::new(VerifyingKey::new(&rsa.public_key(), SignatureAlgorithm::RsaPkcs1Sha256).unwrap())
 }
 
 async fn start() -> Server {
@@ -54,51 +69,64 @@ async fn start() -> Server {
     let resolver = Arc::new(MemoryResolver::new());
     let prefix = KeyPrefix::new("pa").unwrap();
     let issued = apikey::generate(&prefix, Environment::Live, &rng).unwrap();
-    let record = |digest| ApiKeyRecord {
-        digest,
-        environment: None,
-        expires_at: None,
-        revoked_at: None,
-    };
-    resolver.add_api_key(ApiKeyEntry {
-        partner: "acme".into(),
-        record: record(issued.digest()),
-        scopes: Arc::from(vec!["orders:read".to_string()]),
-    });
-    // Qredo: a foreign Base64 API key linked to the partner's RSA public key.
+    resolver.insert(
+        Credential::api_key("acme", issued.digest(), Environment::Live)
+            .unwrap()
+            .with_scopes(["orders:read"]),
+    );
+    // Qredo: a foreign Base64 API key bound to the partner's RSA public key.
     let qredo_key = "cXJlZG8tc2FuZGJveC1rZXktZm9yLXRlc3Rz".to_string();
     let rsa = PrivateKey::from_pem(RSA_PEM).unwrap();
-    resolver.add_api_key(ApiKeyEntry {
-        partner: "qredo-partner".into(),
-        record: record(apikey::ApiKeyDigest::of(&qredo_key)),
-        scopes: Arc::from(vec![]),
-    });
-    resolver.add_key(KeyEntry {
-        partner: "qredo-partner".into(),
-        key_id: "qredo-rsa-1".into(),
-        key: Arc::new(
-            VerifyingKey::new(&rsa.public_key(), SignatureAlgorithm::RsaPkcs1Sha256).unwrap(),
-        ),
-        scopes: Arc::from(vec![]),
-    });
-    resolver.link_qredo(apikey::ApiKeyDigest::of(&qredo_key), "qredo-rsa-1");
+    for (key, mode) in [
+        (qredo_key.as_str(), QredoMode::Timestamp),
+        (QREDO_NONCE_KEY, QredoMode::Nonce),
+    ] {
+        let digest = apikey::ApiKeyDigest::of(key);
+        resolver.insert(
+            Credential::new(
+                "qredo-partner",
+                &digest.to_hex(),
+                Environment::Live,
+                Material::Qredo {
+                    api_key: digest,
+                    public_key: rsa_public(&rsa),
+                    mode,
+                },
+            )
+            .unwrap(),
+        );
+    }
     // RFC 9421: an Ed25519 key under a key ID.
     let ed = keys::generate_ed25519(&rng).unwrap();
-    resolver.add_key(KeyEntry {
-        partner: "sig-partner".into(),
-        key_id: "ed-key-1".into(),
-        key: Arc::new(VerifyingKey::new(&ed.public_key(), SignatureAlgorithm::Ed25519).unwrap()),
-        scopes: Arc::from(vec![]),
-    });
-
+    resolver.insert(
+        Credential::new(
+            "sig-partner",
+            "ed-key-1",
+            Environment::Live,
+            Material::HttpSignature(Arc::new(
+                VerifyingKey::new(&ed.public_key(), SignatureAlgorithm::Ed25519).unwrap(),
+            )),
+        )
+        .unwrap(),
+    );
     // Smile: partner "085" whose API key is the HMAC secret.
-    resolver.add_smile_key(SmileEntry {
-        partner: "085".into(),
-        key: Arc::new(auth_core::scheme::smile::SmileKey::new(b"test-api-key").unwrap()),
-        scopes: Arc::from(vec![]),
-    });
-    let mut config = AuthConfig::new(prefix, Environment::Live);
+    resolver.insert(
+        Credential::new(
+            "085",
+            "085",
+            Environment::Live,
+            Material::Smile(Arc::new(
+                auth_core::scheme::smile::SmileKey::new(b"test-api-key").unwrap(),
+            )),
+        )
+        .unwrap(),
+    );
+    let mut config = AuthConfig::new(
+        prefix,
+        Routes::new().prefix("/", partner_route(Default::default())),
+    );
     config.body_limit = 64 * 1024;
+    config.disclosure = Disclosure::Detailed;
     let layer = AuthLayer::new(
         config,
         resolver.clone(),
@@ -211,7 +239,7 @@ async fn api_key_bearer_and_x_api_key() {
             .unwrap(),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("malformed")));
+    assert_eq!((status, body["code"].as_str()), (400, Some("malformed")));
     let (status, body) = json(reqwest::get(format!("{}/orders", s.base)).await.unwrap()).await;
     assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
     // The key lacks `user:rate`: 403, not 401.
@@ -227,10 +255,11 @@ async fn api_key_bearer_and_x_api_key() {
         (403, Some("insufficient_scope"))
     );
     // Rotation: revoke the record, the key is inert at once.
-    s.resolver
-        .update_api_key(&apikey::ApiKeyDigest::of(&s.api_key), |e| {
-            e.record.revoked_at = Some(auth_core::UnixTime::EPOCH);
-        });
+    let reference =
+        CredentialRef::by_digest(Purpose::ApiKey, &apikey::ApiKeyDigest::of(&s.api_key));
+    s.resolver.update(&reference, |c| {
+        c.status.revoked_at = Some(auth_core::UnixTime::EPOCH);
+    });
     let (status, body) = json(
         c.send(c.http().get(format!("{}/orders", s.base)))
             .await
@@ -257,7 +286,9 @@ async fn qredo_signed_requests() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scheme"], "qredo");
-    assert_eq!(body["key_id"], "qredo-rsa-1");
+    let expected =
+        CredentialRef::by_digest(Purpose::QredoKey, &apikey::ApiKeyDigest::of(&s.qredo_key));
+    assert_eq!(body["credential"], expected.to_wire());
     let (status, _) = json(c.send(c.http().get(&url)).await.unwrap()).await;
     assert_eq!(status, 200, "GET with an empty body");
 
@@ -344,10 +375,13 @@ async fn qredo_signed_requests() {
 async fn qredo_nonce_must_increase() {
     let s = start().await;
     // This server accepts x-nonce as well as x-timestamp.
-    let mut config = AuthConfig::new(KeyPrefix::new("pa").unwrap(), Environment::Live);
-    config.qredo_policy = config
-        .qredo_policy
+    let policy = auth_core::scheme::qredo::QredoPolicy::default()
         .with_freshness(auth_core::scheme::qredo::FreshnessMode::TimestampOrNonce);
+    let mut config = AuthConfig::new(
+        KeyPrefix::new("pa").unwrap(),
+        Routes::new().prefix("/", partner_route(policy)),
+    );
+    config.disclosure = Disclosure::Detailed;
     let layer = AuthLayer::new(
         config,
         s.resolver.clone(),
@@ -361,7 +395,7 @@ async fn qredo_nonce_must_increase() {
     ));
     let url = format!("{base}/ws");
     let c = client(QredoAuth::new(
-        &s.qredo_key,
+        QREDO_NONCE_KEY,
         rsa_signer(&s),
         QredoFreshness::Nonce(AtomicU64::new(100)),
     ));
@@ -370,7 +404,7 @@ async fn qredo_nonce_must_increase() {
     }
     // A second client restarting its counter below the last accepted nonce.
     let c = client(QredoAuth::new(
-        &s.qredo_key,
+        QREDO_NONCE_KEY,
         rsa_signer(&s),
         QredoFreshness::Nonce(AtomicU64::new(50)),
     ));

@@ -4,7 +4,8 @@
 //! wrong-scope tokens are refused with the right code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use auth_core::apikey::{self, ApiKeyRecord, Environment, KeyPrefix};
+use auth_core::apikey::{self, Environment, KeyPrefix};
+use auth_core::credential::Credential;
 use auth_core::keys::HmacSecret;
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::jwt::{Algorithm, JwtKey, JwtSigner};
@@ -12,8 +13,9 @@ use auth_core::scheme::user_token::{UserTokenIssuer, UserTokenVerifier};
 use auth_http::client::{AuthClient, ClientError, UserTokenAuth, fetch_user_token};
 use auth_http::clock::{Clock, OffsetClock, SystemClock};
 use auth_http::server::{
-    ApiKeyEntry, AuthConfig, AuthLayer, HandlerFn, MemoryReplayStore, MemoryResolver, Principal,
-    SchemeKind, SharedRevocations, UserTokenConfig, issue_session,
+    Accept, AuthConfig, AuthLayer, Disclosure, HandlerFn, MemoryReplayStore, MemoryResolver,
+    Principal, RequestBody, Route, Routes, Scheme, SharedRevocations, UserTokenConfig,
+    issue_session,
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -45,22 +47,18 @@ async fn start() -> Setup {
     let resolver = Arc::new(MemoryResolver::new());
     let prefix = KeyPrefix::new("alx").unwrap();
     let key = apikey::generate(&prefix, Environment::Live, &SystemRandom::new()).unwrap();
-    resolver.add_api_key(ApiKeyEntry {
-        partner: "partner-42".into(),
-        record: ApiKeyRecord {
-            digest: key.digest(),
-            environment: None,
-            expires_at: None,
-            revoked_at: None,
-        },
-        scopes: Arc::from(vec!["user:rate".to_string(), "orders:write".to_string()]),
-    });
-    let mut config = AuthConfig::new(prefix, Environment::Live);
-    config.user_tokens = Some(UserTokenConfig {
-        verifier: Arc::new(verifier),
-        required_scope: "user:rate".into(),
-        revocations: revocations.clone(),
-    });
+    resolver.insert(
+        Credential::api_key("partner-42", key.digest(), Environment::Live)
+            .unwrap()
+            .with_scopes(["user:rate", "orders:write"]),
+    );
+    let tokens = UserTokenConfig::new(Arc::new(verifier), "user:rate", revocations.clone());
+    let routes = Routes::new()
+        .exact("/api/auth/sessions", Route::new().accept(Accept::ApiKey))
+        .prefix("/api/rates", Route::new().accept(Accept::UserToken(tokens)))
+        .prefix("/", Route::new().accept(Accept::ApiKey));
+    let mut config = AuthConfig::new(prefix, routes);
+    config.disclosure = Disclosure::Detailed;
     let server_clock = OffsetClock::new();
     let layer = AuthLayer::with_clock(
         config,
@@ -68,23 +66,19 @@ async fn start() -> Setup {
         Arc::new(MemoryReplayStore::default()),
         Arc::new(server_clock.clone()),
     );
-    let handler = HandlerFn(move |req: http::Request<Full<Bytes>>| {
+    let handler = HandlerFn(move |req: http::Request<RequestBody>| {
         let issuer = issuer.clone();
         async move {
             let p = req.extensions().get::<Principal>().cloned().unwrap();
             let path = req.uri().path().to_owned();
             let body = req.into_body().collect().await.unwrap().to_bytes();
             match (path.as_str(), p.scheme) {
-                ("/api/auth/sessions", SchemeKind::ApiKey) => {
+                ("/api/auth/sessions", Scheme::ApiKey) => {
                     issue_session(&issuer, &p, &body, SystemClock.now())
                 }
-                ("/api/rates", SchemeKind::UserToken) => {
-                    http::Response::new(Full::new(Bytes::from(format!(
-                        "rates for {} via {}",
-                        p.partner,
-                        p.key_id.unwrap_or_default()
-                    ))))
-                }
+                ("/api/rates", Scheme::UserToken) => http::Response::new(Full::new(Bytes::from(
+                    format!("rates for {} via {}", p.partner, p.credential.id()),
+                ))),
                 _ => {
                     let mut r = http::Response::new(Full::new(Bytes::from_static(
                         b"wrong credential for this route",
@@ -187,11 +181,26 @@ async fn minting_is_limited_to_the_keys_scopes_and_the_lifetime_cap() {
         over_life.contains("400") && over_life.contains("at most 600 s"),
         "{over_life}"
     );
-    // Without the API key, no token at all.
-    let no_key = err(fetch_user_token(
+    // Without the API key, no token at all: a damaged key is 400, an unknown one 401.
+    let unknown = apikey::generate(
+        &KeyPrefix::new("alx").unwrap(),
+        Environment::Live,
+        &SystemRandom::new(),
+    )
+    .unwrap();
+    let damaged = err(fetch_user_token(
         &http,
         &sessions,
         "alx_live_wrong",
+        &["user:rate"],
+        now.saturating_add(Duration::from_secs(60)),
+    )
+    .await);
+    assert!(damaged.contains("400"), "{damaged}");
+    let no_key = err(fetch_user_token(
+        &http,
+        &sessions,
+        unknown.expose(),
         &["user:rate"],
         now.saturating_add(Duration::from_secs(60)),
     )

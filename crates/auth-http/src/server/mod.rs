@@ -48,6 +48,22 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// the still-unread stream (bounded by the same limit) of a header-authenticated one.
 pub struct RequestBody(UnsyncBoxBody<Bytes, BoxError>);
 
+impl RequestBody {
+    /// A body of `bytes` (tests, handlers behind other layers).
+    pub fn from_bytes(bytes: Bytes) -> Self {
+        buffered(bytes)
+    }
+
+    /// Boxes any body with byte chunks.
+    pub fn new<B>(body: B) -> Self
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Self(body.map_err(Into::into).boxed_unsync())
+    }
+}
+
 impl Body for RequestBody {
     type Data = Bytes;
     type Error = BoxError;

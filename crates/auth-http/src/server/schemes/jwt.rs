@@ -32,9 +32,17 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &JwtPolicy) -> Result<Verified
     })?;
     let reference = CredentialRef::parse(Purpose::JwtClientKey, id).map_err(reject)?;
     let style = ErrorStyle::Problem;
-    let credential = resolve(ctx, &reference, &style)
-        .await
-        .map_err(|r| r.with_challenge(CHALLENGE))?;
+    let credential = resolve(ctx, &reference, &style).await.map_err(|r| {
+        // The partner-token contract names three reasons; an unknown key is "Invalid Token".
+        if r.error.code() == ErrorCode::UnknownKey {
+            reject(Error::new(
+                ErrorCode::InvalidToken,
+                "Invalid Token: no key is registered for this token's kid or clientId",
+            ))
+        } else {
+            r.with_challenge(CHALLENGE)
+        }
+    })?;
     let principal = Principal::of(&credential, Scheme::Jwt);
     let Material::Jwt(key) = &credential.material else {
         return Err(reject(auth_core::credential::unknown_credential()));
