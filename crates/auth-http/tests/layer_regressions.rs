@@ -854,3 +854,71 @@ async fn f16_opaque_errors_malformed_400_and_principals_from_registrations() {
     assert_eq!(p.partner.as_str(), "085");
     let _ = Status::ACTIVE;
 }
+
+/// Records what the observer hook sees.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl auth_http::server::Observer for Recorder {
+    fn observe(&self, d: &auth_http::server::Decision<'_>) {
+        self.0.lock().unwrap().push(format!(
+            "{:?} {} {:?} {:?} {:?} {:?}",
+            d.outcome,
+            d.path,
+            d.scheme,
+            d.partner.map(|p| p.as_str()),
+            d.credential.map(|c| c.to_wire()),
+            d.code,
+        ));
+    }
+}
+
+/// Every decision reaches the observer with scheme, partner, credential and code, and never
+/// the credential itself (bearer keys are named by their digest).
+#[tokio::test]
+async fn observer_sees_every_decision_without_secrets() {
+    let rng = SystemRandom::new();
+    let resolver = Arc::new(MemoryResolver::new());
+    let issued = apikey::generate(&KeyPrefix::new("pa").unwrap(), Environment::Live, &rng).unwrap();
+    resolver.insert(Credential::api_key("acme", issued.digest(), Environment::Live).unwrap());
+    let recorder = Arc::new(Recorder::default());
+    let config = AuthConfig::new(
+        KeyPrefix::new("pa").unwrap(),
+        Routes::new().prefix("/", Route::new().accept(Accept::ApiKey)),
+    );
+    let layer = AuthLayer::new(config, resolver, Arc::new(MemoryReplayStore::default()))
+        .with_observer(recorder.clone());
+    let request = |key: &str| {
+        let (mut parts, _) = http::Request::get("http://api.example/orders?token=x")
+            .body(())
+            .unwrap()
+            .into_parts();
+        parts
+            .headers
+            .insert("authorization", format!("Bearer {key}").parse().unwrap());
+        parts
+    };
+    layer
+        .authenticate(&request(issued.expose()), b"")
+        .await
+        .unwrap();
+    let other = apikey::generate(&KeyPrefix::new("pa").unwrap(), Environment::Live, &rng).unwrap();
+    let refused = layer
+        .authenticate(&request(other.expose()), b"")
+        .await
+        .unwrap_err();
+    // Opaque by default: the caller is not told that the key is unknown.
+    assert_eq!(refused.error.code(), auth_core::ErrorCode::Unauthorized);
+    let seen = recorder.0.lock().unwrap().clone();
+    let digest = issued.digest().to_hex();
+    assert_eq!(
+        seen,
+        [
+            format!("Accepted /orders Some(ApiKey) Some(\"acme\") Some(\"api_key:{digest}\") None"),
+            "Rejected /orders Some(ApiKey) None None Some(UnknownKey)".to_owned(),
+        ]
+    );
+    for line in &seen {
+        assert!(!line.contains(issued.expose()) && !line.contains(other.expose()));
+    }
+}

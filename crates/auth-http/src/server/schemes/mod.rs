@@ -104,7 +104,7 @@ pub(crate) fn carries_other_credential(headers: &Headers<'_>) -> bool {
 
 /// Runs the detected scheme.
 pub(crate) async fn verify(ctx: &Ctx<'_>, accept: &Accept) -> Result<Verified, Rejection> {
-    match accept {
+    let result = match accept {
         Accept::ApiKey => api_key::verify(ctx).await,
         Accept::Qredo(policy) => qredo::verify(ctx, policy).await,
         Accept::HttpSignature(policy) => http_signature::verify(ctx, policy).await,
@@ -113,7 +113,11 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, accept: &Accept) -> Result<Verified, R
         Accept::Smile(policy) => smile::verify_headers(ctx, policy).await,
         Accept::UserToken(cfg) => user_token::verify(ctx, cfg),
         Accept::AppToken(cfg) => app_token::verify(ctx, cfg),
-    }
+    };
+    result.map_err(|mut r| {
+        r.scheme.get_or_insert(accept.scheme());
+        r
+    })
 }
 
 /// Executes the obligation, then checks the route's environment.
