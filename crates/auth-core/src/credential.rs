@@ -178,8 +178,10 @@ impl CredentialRef {
 
     /// The reference of a bearer API key or a Qredo `x-api-key`: its digest, never its text.
     pub fn by_digest(purpose: Purpose, digest: &ApiKeyDigest) -> Self {
-        // 64 lowercase hex digits always pass the ID check.
-        Self::new(purpose, CredentialId(Arc::from(digest.to_hex())))
+        // 64 lowercase hex digits always pass the ID check; one allocation on the hot path.
+        let hex = digest_hex(digest);
+        let text = std::str::from_utf8(&hex).unwrap_or_default();
+        Self::new(purpose, CredentialId(Arc::from(text)))
     }
 
     /// The purpose.
@@ -216,6 +218,17 @@ impl fmt::Display for CredentialRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.purpose, self.id)
     }
+}
+
+/// Lowercase hex of a digest, on the stack.
+fn digest_hex(digest: &ApiKeyDigest) -> [u8; 64] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, b) in digest.as_bytes().iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 15)];
+    }
+    out
 }
 
 /// When a credential works: not before, expires at, revoked at. Checked against `now` for
@@ -465,7 +478,10 @@ impl Credential {
     /// The reference this credential is found and invalidated under.
     pub fn reference(&self) -> CredentialRef {
         match &self.material {
-            Material::ApiKey(d) | Material::Qredo { api_key: d, .. } => {
+            // Registered under its digest; usually its ID already is that digest.
+            Material::ApiKey(d) | Material::Qredo { api_key: d, .. }
+                if self.id.as_str().as_bytes() != digest_hex(d) =>
+            {
                 CredentialRef::by_digest(self.purpose(), d)
             }
             _ => CredentialRef::new(self.purpose(), self.id.clone()),
