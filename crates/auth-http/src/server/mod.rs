@@ -14,6 +14,7 @@ mod replay;
 mod resolver;
 mod route;
 mod schemes;
+mod settings;
 mod user_tokens;
 
 pub use app_tokens::{AppAuthEndpoint, AppTokenConfig, TrialApps};
@@ -24,6 +25,10 @@ pub use rejection::{Disclosure, ErrorStyle, Rejection, status_for};
 pub use replay::{DEFAULT_REPLAY_CAPACITY, DEFAULT_REPLAY_QUOTA, MemoryReplayStore, ReplayStore};
 pub use resolver::{KeyResolver, Lookup, MemoryResolver, StoreUnavailable};
 pub use route::{Accept, Route, Routes};
+pub use settings::{
+    DisclosureSetting, EnvironmentSetting, LayerSettings, NoTokenVerifiers, NonceSetting,
+    PathMatchSetting, RouteSettings, SchemeSettings, TokenVerifiers,
+};
 pub use user_tokens::{SharedRevocations, UserTokenConfig, issue_session};
 
 pub use crate::BoxFuture;
@@ -287,8 +292,8 @@ fn observe(
             outcome: Outcome::Rejected,
             path,
             scheme: r.scheme,
-            partner: r.partner.as_ref(),
-            credential: r.credential.as_ref(),
+            partner: r.subject.as_ref().map(|s| &s.0),
+            credential: r.subject.as_ref().map(|s| &s.1),
             code: Some(r.error.code()),
             latency,
         },

@@ -48,10 +48,8 @@ pub struct Rejection {
     pub challenge: Option<&'static str>,
     /// The scheme tried, once known (for the observer).
     pub scheme: Option<Scheme>,
-    /// The partner, once its credential was resolved (for the observer).
-    pub partner: Option<PartnerId>,
-    /// The credential, once resolved (for the observer).
-    pub credential: Option<CredentialRef>,
+    /// Whose credential was refused, once it was resolved (for the observer).
+    pub subject: Option<Box<(PartnerId, CredentialRef)>>,
 }
 
 impl Rejection {
@@ -63,16 +61,17 @@ impl Rejection {
             style,
             challenge: None,
             scheme: None,
-            partner: None,
-            credential: None,
+            subject: None,
         }
     }
 
     /// Notes whose credential was refused (for the observer, never shown to the caller).
     pub fn about(mut self, principal: &Principal) -> Self {
         self.scheme = Some(principal.scheme);
-        self.partner = Some(principal.partner.clone());
-        self.credential = Some(principal.credential.clone());
+        self.subject = Some(Box::new((
+            principal.partner.clone(),
+            principal.credential.clone(),
+        )));
         self
     }
 
