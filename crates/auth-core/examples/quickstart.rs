@@ -1,8 +1,10 @@
 //! Quickstart: auth-core at work on a fresh machine. Generates an RSA-2048 and an Ed25519 key
-//! pair, issues an API key, signs and verifies, and shows that tampering is caught.
+//! pair, issues an API key and registers it as a credential, signs and verifies, and shows that
+//! tampering, typos and revocation are caught.
 #![allow(clippy::print_stdout)]
 
-use auth_core::apikey::{self, ApiKeyRecord, Environment, KeyPrefix};
+use auth_core::apikey::{self, Environment, KeyPrefix};
+use auth_core::credential::{Credential, Purpose, Status};
 use auth_core::keys::{self, PublicKey, SignatureAlgorithm, SigningKey, VerifyingKey};
 use auth_core::rand::SystemRandom;
 use auth_core::{Result, UnixTime};
@@ -59,15 +61,26 @@ fn main() -> Result<()> {
     let issued = apikey::generate(&prefix, Environment::Test, &rng)?;
     println!("issued: {}", issued.expose());
     println!("stored digest: {}", issued.digest().to_hex());
-    let record = ApiKeyRecord {
-        digest: issued.digest(),
-        environment: Some(Environment::Test),
-        expires_at: Some(now.saturating_add(std::time::Duration::from_secs(90 * 86_400))),
-        revoked_at: None,
-    };
+    // What a store keeps: whose key it is, its environment and its status, never the key.
+    let credential = Credential::api_key("demo-partner", issued.digest(), Environment::Test)?
+        .with_scopes(["orders:read"])
+        .with_status(Status {
+            expires_at: Some(now.saturating_add(std::time::Duration::from_secs(90 * 86_400))),
+            ..Status::ACTIVE
+        });
+    println!("registered as: {}", credential.reference());
     let presented = apikey::parse(issued.expose(), &prefix)?;
-    record.check(&presented, now, Environment::Test)?;
-    println!("presented key: accepted in the test environment");
+    credential.check_presented_key(&presented)?;
+    credential.check_usable(Purpose::ApiKey, now)?;
+    println!("presented key: accepted for partner {}", credential.partner);
+    let revoked = credential.clone().with_status(Status {
+        revoked_at: Some(now),
+        ..credential.status
+    });
+    match revoked.check_usable(Purpose::ApiKey, now) {
+        Err(e) => println!("after revocation: rejected ({e})"),
+        Ok(()) => println!("after revocation: ACCEPTED (this must never happen)"),
+    }
     let mut typo = issued.expose().to_owned();
     typo.pop();
     typo.push('x');

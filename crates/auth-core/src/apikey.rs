@@ -4,12 +4,13 @@
 //! Our format is `<prefix>_<env>_<random>_<checksum>`: `env` is `live` or `test`, `random` is
 //! 32 lowercase Base32 characters (160 bits), `checksum` is 8 hex digits of CRC-32 over
 //! everything before it. CRC-32 catches every single-character change and every truncation
-//! before any store lookup. Only [`ApiKeyDigest`] (SHA-256 of the whole key) is ever stored.
+//! before any store lookup. Only [`ApiKeyDigest`] (SHA-256 of the whole key) is ever stored,
+//! inside a [`crate::credential::Credential`] (`Credential::api_key`) that carries the key's
+//! partner, environment and status (not before, expiry, revocation).
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::rand::{SecureRandom, bytes};
 use crate::secret::{SecretBytes, ct_eq};
-use crate::time::UnixTime;
 use std::fmt;
 
 /// Largest key text looked at (an Altalix key is Base64 of JSON plus 256 bytes: ~600 chars).
@@ -299,60 +300,5 @@ impl ApiKeyDigest {
 impl fmt::Debug for ApiKeyDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ApiKeyDigest({})", &self.to_hex()[..12])
-    }
-}
-
-/// What a store keeps about one key: its digest and its life. Expiry and revocation live
-/// here, not in the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKeyRecord {
-    /// Digest of the key text.
-    pub digest: ApiKeyDigest,
-    /// The environment the key works in (`None` for foreign keys that do not say).
-    pub environment: Option<Environment>,
-    /// When it stops working, if ever.
-    pub expires_at: Option<UnixTime>,
-    /// When it was revoked or rotated away; a revoked key is inert at once.
-    pub revoked_at: Option<UnixTime>,
-}
-
-impl ApiKeyRecord {
-    /// Checks a presented key against this record at `now`: digest (constant time), then
-    /// revocation, then expiry, then the environment the endpoint serves.
-    pub fn check(
-        &self,
-        presented: &PresentedKey<'_>,
-        now: UnixTime,
-        endpoint: Environment,
-    ) -> Result<()> {
-        let (text, env) = match presented {
-            PresentedKey::Issued { text, env } => (*text, Some(*env)),
-            PresentedKey::Foreign(text) => (*text, None),
-        };
-        self.digest.verify(text)?;
-        if let Some(at) = self.revoked_at.filter(|at| *at <= now) {
-            return Err(Error::new(
-                ErrorCode::RevokedKey,
-                format!("API key was revoked or rotated at {at}; use the current key"),
-            ));
-        }
-        if let Some(at) = self.expires_at.filter(|at| *at <= now) {
-            return Err(Error::new(
-                ErrorCode::ExpiredKey,
-                format!("API key expired at {at}; issue a new key"),
-            ));
-        }
-        let env = env.or(self.environment);
-        if env.is_some_and(|e| e != endpoint) {
-            return Err(Error::new(
-                ErrorCode::Unauthorized,
-                format!(
-                    "this is a {} key; this endpoint serves {}",
-                    env.map_or("", |e| e.as_str()),
-                    endpoint.as_str()
-                ),
-            ));
-        }
-        Ok(())
     }
 }

@@ -1,23 +1,30 @@
-//! API keys: format, checksum, digest, record checks (revocation, expiry, environment), and a
-//! proptest that no single-character change, truncation or extension of a key verifies.
+//! API keys: format, checksum, digest, the checks of a registered API-key credential (revocation,
+//! expiry, not-yet-valid, environment, purpose), and a proptest that no single-character change,
+//! truncation or extension of a key verifies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use auth_core::apikey::{self, ApiKeyDigest, ApiKeyRecord, Environment, KeyPrefix, PresentedKey};
+use auth_core::apikey::{self, ApiKeyDigest, Environment, KeyPrefix, PresentedKey};
+use auth_core::credential::{Credential, Purpose, Status};
 use auth_core::rand::SystemRandom;
-use auth_core::{ErrorCode, UnixTime};
+use auth_core::{ErrorCode, Result, UnixTime};
 use proptest::prelude::*;
+use std::time::Duration;
 
 fn prefix() -> KeyPrefix {
     KeyPrefix::new("pa").unwrap()
 }
 
-fn record(digest: ApiKeyDigest) -> ApiKeyRecord {
-    ApiKeyRecord {
-        digest,
-        environment: None,
-        expires_at: None,
-        revoked_at: None,
-    }
+/// An active API-key credential of partner `acme` in `env`.
+fn credential(digest: ApiKeyDigest, env: Environment) -> Credential {
+    Credential::api_key("acme", digest, env).unwrap()
+}
+
+/// What the layer does with a presented bearer key once it found the credential by digest:
+/// the key must match (constant time, and name the credential's environment), then the
+/// credential must serve API keys and be valid now.
+fn check(c: &Credential, presented: &PresentedKey<'_>, now: UnixTime) -> Result<()> {
+    c.check_presented_key(presented)?;
+    c.check_usable(Purpose::ApiKey, now)
 }
 
 const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
@@ -53,32 +60,70 @@ fn issued_keys_have_the_documented_shape() {
 }
 
 #[test]
-fn record_checks_revocation_expiry_environment() {
+fn credential_checks_revocation_expiry_environment() {
     let rng = SystemRandom::new();
     let k = apikey::generate(&prefix(), Environment::Live, &rng).unwrap();
     let presented = apikey::parse(k.expose(), &prefix()).unwrap();
-    let mut r = record(k.digest());
-    r.check(&presented, NOW, Environment::Live).unwrap();
+    let mut c = credential(k.digest(), Environment::Live);
+    assert_eq!(c.purpose(), Purpose::ApiKey);
     assert_eq!(
-        r.check(&presented, NOW, Environment::Test)
-            .unwrap_err()
-            .code(),
+        c.id.as_str(),
+        k.digest().to_hex(),
+        "named by its digest, never its text"
+    );
+    check(&c, &presented, NOW).unwrap();
+    // A live key registered as a test credential (or the reverse) does not work.
+    let wrong_env = credential(k.digest(), Environment::Test);
+    assert_eq!(
+        check(&wrong_env, &presented, NOW).unwrap_err().code(),
         ErrorCode::Unauthorized
     );
-    r.expires_at = Some(NOW);
+    // Another key's digest is "unknown", whatever else is right.
+    let other = apikey::generate(&prefix(), Environment::Live, &rng).unwrap();
     assert_eq!(
-        r.check(&presented, NOW, Environment::Live)
-            .unwrap_err()
-            .code(),
+        check(
+            &credential(other.digest(), Environment::Live),
+            &presented,
+            NOW
+        )
+        .unwrap_err()
+        .code(),
+        ErrorCode::UnknownKey
+    );
+    // An API-key credential serves no other purpose (a Qredo x-api-key is not a bearer key).
+    assert_eq!(
+        c.check_usable(Purpose::QredoKey, NOW).unwrap_err().code(),
+        ErrorCode::UnknownKey
+    );
+    c.status.expires_at = Some(NOW);
+    assert_eq!(
+        check(&c, &presented, NOW).unwrap_err().code(),
         ErrorCode::ExpiredKey
     );
-    r.expires_at = Some(NOW.saturating_add(std::time::Duration::from_secs(1)));
-    r.check(&presented, NOW, Environment::Live).unwrap();
-    // Rotation: the old key's record is revoked at once.
-    r.revoked_at = Some(NOW);
-    let err = r.check(&presented, NOW, Environment::Live).unwrap_err();
+    c.status.expires_at = Some(NOW.saturating_add(Duration::from_secs(1)));
+    check(&c, &presented, NOW).unwrap();
+    // Not valid before its start time.
+    let scheduled = credential(k.digest(), Environment::Live).with_status(Status {
+        not_before: Some(NOW.saturating_add(Duration::from_secs(60))),
+        ..Status::ACTIVE
+    });
+    assert_eq!(
+        check(&scheduled, &presented, NOW).unwrap_err().code(),
+        ErrorCode::NotYetValid
+    );
+    check(
+        &scheduled,
+        &presented,
+        NOW.saturating_add(Duration::from_secs(60)),
+    )
+    .unwrap();
+    // Rotation: the old key's credential is revoked at once; revocation wins over expiry.
+    c.status.revoked_at = Some(NOW);
+    c.status.expires_at = Some(NOW);
+    let err = check(&c, &presented, NOW).unwrap_err();
     assert_eq!(err.code(), ErrorCode::RevokedKey);
     assert!(!err.message().contains(k.expose()));
+    assert!(!format!("{c:?}").contains(k.expose()));
 }
 
 #[test]
@@ -87,9 +132,10 @@ fn foreign_keys_are_opaque() {
     let qredo = "dGhpcyBpcyBhIHFyZWRvIGtleSBmb3IgdGVzdHM=";
     let p = apikey::parse(qredo, &prefix()).unwrap();
     assert_eq!(p, PresentedKey::Foreign(qredo));
-    record(ApiKeyDigest::of(qredo))
-        .check(&p, NOW, Environment::Live)
-        .unwrap();
+    // A foreign key names no environment: the credential's registration decides.
+    for env in [Environment::Live, Environment::Test] {
+        check(&credential(ApiKeyDigest::of(qredo), env), &p, NOW).unwrap();
+    }
     for bad in [
         "",
         "short",
@@ -134,7 +180,7 @@ proptest! {
         let env = if live { Environment::Live } else { Environment::Test };
         let k = apikey::generate(&prefix(), env, &rng).unwrap();
         let text = k.expose().to_owned();
-        let r = record(k.digest());
+        let c = credential(k.digest(), env);
 
         let mut changed: Vec<char> = text.chars().collect();
         let i = pos.index(changed.len());
@@ -151,7 +197,7 @@ proptest! {
                 // key, and the digest check must still fail.
                 Ok(p) => {
                     prop_assert!(matches!(p, PresentedKey::Foreign(_)), "damaged key {bad:?} parsed as ours");
-                    prop_assert!(r.check(&p, NOW, env).is_err());
+                    prop_assert!(check(&c, &p, NOW).is_err());
                 }
             }
         }
@@ -161,7 +207,7 @@ proptest! {
     #[test]
     fn parse_never_panics(s in ".{0,200}") {
         if let Ok(p) = apikey::parse(&s, &prefix()) {
-            prop_assert!(record(ApiKeyDigest::of("x")).check(&p, NOW, Environment::Live).is_err());
+            prop_assert!(check(&credential(ApiKeyDigest::of("x"), Environment::Live), &p, NOW).is_err());
         }
     }
 }
