@@ -1,5 +1,6 @@
 //! Actyx-style app tokens: a trial app (`com.example.*`, unsigned manifest) obtains a token from
-//! `/api/v2/auth` and calls the API with it. Start the server example first.
+//! `/api/v2/auth`. `/orders` accepts tokens of signed apps only and refuses it; the server's one
+//! demo route for trial apps, `/demo/trial-app`, accepts it. Start the server example first.
 #![allow(clippy::expect_used, clippy::print_stdout)]
 
 mod common;
@@ -18,9 +19,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         MANIFEST,
     );
     let client = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    print!("/orders (signed apps only): ");
     common::show(
         client
             .send(client.http().get(format!("{base}/orders")))
+            .await?,
+    )
+    .await;
+    print!("/demo/trial-app (trial apps accepted): ");
+    common::show(
+        client
+            .send(client.http().get(format!("{base}/demo/trial-app")))
             .await?,
     )
     .await;
