@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ring::signature::{ED25519, UnparsedPublicKey};
 use std::hint::black_box;
 
-// The published example keys of PROTOCOLS.md section 6.
+// The published example keys of docs/protocols.md section 6.
 const AUTHORITY_PRIVATE: &str = "0WBFFicIHbivRZXAlO7tPs7rCX6s7u2OIMJ2mx9nwg0w=";
 const AUTHORITY_PUBLIC: &str = "075i62XGQJuXjv6nnLQyJzECZhF29acYvYeEOJ3kc5M8=";
 const DEV_PRIVATE: &str = "08lUw93C+xzdxBcsYOoPVjzn8IHPJtnJW9Y/WyEu4v64=";

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Some("supply-chain") => supply_chain(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  ci       fmt, clippy, tests (with interop), docs, bench smoke, fuzz smoke, supply chain\n  bench    run the criterion benchmarks (extra args go to criterion)\n  fuzz     fuzz every target longer: cargo xtask fuzz [seconds-per-target]\n  vectors  list the external test vectors and where they come from\n  supply-chain  cargo-deny licenses, bans, sources and advisories (offline snapshot when present)"
+                "usage: cargo xtask <command>\n\n  ci       fmt, clippy, tests (with interop), docs, bench smoke, fuzz smoke, supply chain\n  bench    run the criterion benchmarks: cargo xtask bench [--bench NAME]... [criterion args]\n  fuzz     fuzz every target longer: cargo xtask fuzz [seconds-per-target]\n  vectors  list the external test vectors and where they come from\n  supply-chain  cargo-deny licenses, bans, sources and advisories (offline snapshot when present)"
             );
             return ExitCode::from(2);
         }
@@ -465,13 +465,40 @@ fn fuzz(args: &[String]) -> Result {
     fuzz_all(seconds)
 }
 
+/// `cargo xtask bench [--bench NAME]... [--] [criterion args]`: `--bench NAME` (repeatable)
+/// picks bench files (`keys`, `tokens`, ...) and goes to cargo; everything else goes to
+/// criterion. Without `--bench`, every bench file runs.
 fn bench(args: &[String]) -> Result {
-    run(
-        "cargo bench",
-        cargo()
-            .args(["bench", "--package", "partner-auth-benches", "--"])
-            .args(args),
-    )
+    let (targets, criterion_args) = split_bench_args(args)?;
+    let mut cmd = cargo();
+    cmd.args(["bench", "--package", "partner-auth-benches"]);
+    for t in &targets {
+        cmd.args(["--bench", t]);
+    }
+    run("cargo bench", cmd.arg("--").args(criterion_args))
+}
+
+/// Splits `cargo xtask bench` arguments into bench targets and criterion's arguments.
+fn split_bench_args(args: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+    let mut targets = Vec::new();
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--" {
+            rest.extend(it.cloned());
+            break;
+        } else if a == "--bench" {
+            let name = it.next().ok_or(
+                "--bench needs a bench name (apptrust, http_layer, keys, signed_requests, tokens)",
+            )?;
+            targets.push(name.clone());
+        } else if let Some(name) = a.strip_prefix("--bench=") {
+            targets.push(name.to_owned());
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    Ok((targets, rest))
 }
 
 fn vectors() -> Result {

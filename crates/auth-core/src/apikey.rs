@@ -1,4 +1,4 @@
-//! Bearer API keys (PROTOCOLS.md section 1): keys we issue in a self-describing format with a
+//! Bearer API keys (docs/protocols.md section 1): keys we issue in a self-describing format with a
 //! checksum, foreign opaque keys (Qredo, Altalix), storage digests and constant-time checks.
 //!
 //! Our format is `<prefix>_<env>_<random>_<checksum>`: `env` is `live` or `test`, `random` is

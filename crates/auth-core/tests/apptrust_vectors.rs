@@ -1,4 +1,4 @@
-//! The app trust chain vectors of PROTOCOLS.md section 6, reproduced byte for byte, plus the
+//! The app trust chain vectors of docs/protocols.md section 6, reproduced byte for byte, plus the
 //! key text form round trips and the pinned CBOR layouts of every signed or carried structure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

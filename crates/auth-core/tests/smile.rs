@@ -1,5 +1,5 @@
-//! Smile "Signature": the PROTOCOLS.md vector reproduces exactly, headers and body fields carry
-//! it, the receiving side enforces its timestamp window, and every mutation fails.
+//! Smile "Signature": the docs/protocols.md vector reproduces exactly, headers and body fields
+//! carry it, the receiving side enforces its timestamp window, and every mutation fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use auth_core::scheme::smile::{self, SmileKey, SmilePolicy};

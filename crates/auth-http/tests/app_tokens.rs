@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tower_layer::Layer;
 
-/// The published example authority public key (PROTOCOLS.md section 6).
+/// The published example authority public key (docs/protocols.md section 6).
 const AUTHORITY: &str = "075i62XGQJuXjv6nnLQyJzECZhF29acYvYeEOJ3kc5M8=";
 const TRIAL_MANIFEST: &str =
     r#"{"appId":"com.example.sensor","displayName":"Sensor","version":"1.0.0"}"#;

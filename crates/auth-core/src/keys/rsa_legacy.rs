@@ -3,14 +3,24 @@
 //! signature. Each direction uses the backend whose risk fits it:
 //!
 //! - decryption (private key, attacker-chosen ciphertext: the Bleichenbacher/Marvin surface):
-//!   aws-lc-rs, whose PKCS#1 v1.5 unpadding is constant time; the caller gets only a
-//!   constant-time "matches / does not match" ([`RsaPkcs1Decryptor::decrypt_matches`]);
+//!   aws-lc-rs `Pkcs1PrivateDecryptingKey`. The private-key operation is blinded, but AWS-LC's
+//!   PKCS#1 v1.5 unpadding is **not** constant time end to end: it computes validity with
+//!   constant-time masks, then branches on it (an early error return for bad padding, a copy of
+//!   the message for good padding; `crypto/rsa_extra/rsa_crypt.c`,
+//!   `rsa_padding_check_PKCS1_type_2`), so a timing difference between valid and invalid padding
+//!   remains. Neither AWS-LC's implicit rejection (it has none) nor a raw private-key operation
+//!   is reachable through aws-lc-rs's safe API. On our side the caller gets only one
+//!   "matches / does not match" [`Choice`] ([`RsaPkcs1Decryptor::decrypt_matches`]), with one
+//!   error for every failure;
 //! - encryption (public key): RustCrypto `rsa`, because it takes our injected RNG (aws-lc-rs
 //!   would draw padding from its own generator); public-key operations are not affected by
 //!   RUSTSEC-2023-0071;
-//! - unprefixed signing (private key): RustCrypto `rsa` with RSA blinding from our RNG; no
-//!   constant-time backend offers this operation (see [`RsaRawSigner`]);
+//! - unprefixed signing (private key): RustCrypto `rsa` with RSA blinding from our RNG; neither
+//!   ring nor aws-lc-rs offers this operation (see [`RsaRawSigner`]). This is a private-key
+//!   operation in the crate that RUSTSEC-2023-0071 names;
 //! - unprefixed verification (public key): RustCrypto `rsa`.
+//!
+//! The residual risk and the mitigations are in docs/protocols.md ("sec_key security").
 
 use super::{PrivateKey, PublicKey, RsaPublicKey};
 use crate::error::{Error, ErrorCode, Result};
@@ -54,7 +64,8 @@ pub fn rsa_pkcs1v15_verify_unprefixed(
         .map_err(|_| Error::signature_mismatch("the RSA signature does not verify"))
 }
 
-/// An RSA private key prepared for PKCS#1 v1.5 decryption (aws-lc-rs, constant-time unpadding).
+/// An RSA private key prepared for PKCS#1 v1.5 decryption (aws-lc-rs; its unpadding branches on
+/// the padding result, see the module documentation).
 pub struct RsaPkcs1Decryptor {
     key: aws_lc_rs::rsa::Pkcs1PrivateDecryptingKey,
     size: usize,
@@ -90,8 +101,11 @@ impl RsaPkcs1Decryptor {
     }
 
     /// Decrypts `ciphertext` and compares the plaintext with `expected` (at most 128 bytes),
-    /// returning one constant-time [`Choice`]: a bad length, bad padding, a wrong plaintext or a
-    /// wrong plaintext length all look the same, and the work done does not depend on which.
+    /// returning one [`Choice`]: a bad length, bad padding, a wrong plaintext or a wrong
+    /// plaintext length all give the same answer, and this function does one private-key
+    /// operation and the same comparisons whichever it was. Inside aws-lc-rs, bad padding takes
+    /// an early error path that good padding does not, so the total time is not guaranteed
+    /// independent of padding validity.
     pub fn decrypt_matches(&self, ciphertext: &[u8], expected: &[u8]) -> Choice {
         let mut out = zeroize::Zeroizing::new([0u8; 1024]);
         let len_ok = Choice::from(u8::from(
@@ -125,9 +139,10 @@ impl RsaPkcs1Decryptor {
 /// response signature uses.
 ///
 /// Risk, stated plainly: this is a private-key operation in RustCrypto `rsa`, which has the
-/// unpatched RUSTSEC-2023-0071 (Marvin) timing advisory. Mitigations here: RSA blinding from
-/// the injected RNG on every signature, and the input is not attacker-chosen ciphertext but
-/// the padded SHA-256 hex digest of `partner_id:timestamp`. Prefer the HMAC "Signature" method.
+/// RUSTSEC-2023-0071 (Marvin) timing advisory with no patched release listed. Mitigations here:
+/// RSA blinding from the injected RNG on every signature, and the input is not attacker-chosen
+/// ciphertext but the padded SHA-256 hex digest of the provider's own `partner_id:timestamp`.
+/// Prefer the HMAC "Signature" method.
 pub struct RsaRawSigner {
     key: rsa::PrivateKey,
 }

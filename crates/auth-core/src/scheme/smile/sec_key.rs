@@ -1,4 +1,4 @@
-//! The deprecated Smile `sec_key` (PROTOCOLS.md section 3), all four directions:
+//! The deprecated Smile `sec_key` (docs/protocols.md section 3.2), all four directions:
 //!
 //! 1. a partner makes an outgoing `sec_key` = `Base64(RSA-PKCS1-v1_5-encrypt(provider public
 //!    key, hash)) + "|" + hash` ([`generate`]);
@@ -10,10 +10,24 @@
 //! `hash` is the lowercase hex SHA-256 of `"<int(partner_id)>:<timestamp>"` (64 ASCII bytes).
 //! Timestamps are decimal Unix seconds or milliseconds, echoed exactly.
 //!
-//! The provider's decryption is a padding-oracle surface (Bleichenbacher, Marvin): [`verify`]
-//! decrypts with aws-lc-rs (constant-time unpadding) and folds "cannot decrypt", "wrong
-//! plaintext" and "wrong hash after `|`" into one constant-time result and one error, so neither
-//! the error nor an early exit says why a value failed. Prefer the HMAC "Signature" method.
+//! Prefer the HMAC "Signature" method: the provider's decryption is a padding-oracle surface
+//! (Bleichenbacher, Marvin), and it is **not** fully constant time.
+//!
+//! - What is uniform: [`verify`] folds "wrong length", "bad padding", "wrong plaintext" and
+//!   "wrong hash after `|`" into one [`subtle::Choice`] without an early exit of its own, and
+//!   answers every one of them with the same error code and message, so the error never says
+//!   why a value failed; a wrong-length value still costs a full private-key operation (see
+//!   [`RsaPkcs1Decryptor::decrypt_matches`]).
+//! - What is not: the decryption itself runs in aws-lc-rs, whose AWS-LC core computes the
+//!   PKCS#1 v1.5 padding check with constant-time masks but then branches on it (bad padding
+//!   pushes errors on its error queue and returns early, good padding copies the message out;
+//!   `crypto/rsa_extra/rsa_crypt.c`). The time taken can therefore depend on padding validity:
+//!   a timing oracle remains. AWS-LC has no implicit rejection, and aws-lc-rs's safe API has no
+//!   raw RSA private-key operation to unpad ourselves.
+//! - The residual risk and the mitigations a deployment should add (rate limits per partner,
+//!   alerts on bursts of failures, a key pair used for nothing else) are in docs/protocols.md
+//!   ("sec_key security"). The response signature ([`sign_response_for_legacy_use_only`]) is a
+//!   private-key operation in RustCrypto `rsa`; see [`RsaRawSigner`].
 
 use super::SmilePolicy;
 use crate::encoding::{b64_decode_lenient, b64_encode, hex_lower};
