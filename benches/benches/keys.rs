@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used)]
 
 use auth_core::apikey::{self, Environment, KeyPrefix};
+use auth_core::credential::{Credential, Purpose};
 use auth_core::keys::PrivateKey;
 use auth_core::keys::PublicKey;
 use auth_core::rand::SystemRandom;
@@ -31,12 +32,8 @@ fn api_key_verify(c: &mut Criterion) {
     let rng = SystemRandom::new();
     let prefix = KeyPrefix::new("pa").expect("valid prefix");
     let issued = apikey::generate(&prefix, Environment::Live, &rng).expect("rng works");
-    let record = apikey::ApiKeyRecord {
-        digest: issued.digest(),
-        environment: Some(Environment::Live),
-        expires_at: None,
-        revoked_at: None,
-    };
+    let credential =
+        Credential::api_key("acme", issued.digest(), Environment::Live).expect("valid partner");
     let text = issued.expose().to_owned();
     let now = auth_core::UnixTime::from_secs(1_700_000_000);
     let mut g = c.benchmark_group("api_key");
@@ -47,7 +44,8 @@ fn api_key_verify(c: &mut Criterion) {
     g.bench_function("parse_and_verify", |b| {
         b.iter(|| {
             let presented = apikey::parse(black_box(&text), &prefix)?;
-            record.check(&presented, now, Environment::Live)
+            credential.check_presented_key(&presented)?;
+            credential.check_usable(Purpose::ApiKey, now)
         })
     });
     g.finish();
