@@ -209,3 +209,15 @@ async fn expired_tokens_are_renewed_and_a_new_epoch_invalidates_old_tokens() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_request_without_a_token_gets_the_actyx_missing_header_error() {
+    let key = keys::generate_ed25519(&SystemRandom::new()).unwrap();
+    let n = node(Licensing::development(), &key, 1).await;
+    let resp = reqwest::get(format!("{}/api/v2/events", n.base))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    assert_eq!(body["code"], "ERR_MISSING_AUTH_HEADER");
+}

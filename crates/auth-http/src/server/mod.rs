@@ -262,12 +262,28 @@ async fn decide(
         None => match (route.find(Scheme::Smile), plan.smile_body) {
             (Some(Accept::Smile(policy)), true) => match schemes::smile::body_fields(body) {
                 Some(fields) => schemes::smile::verify_body(&ctx, policy, &fields).await?,
-                None => return Err(Rejection::missing()),
+                None => return Err(missing(route)),
             },
-            _ => return Err(Rejection::missing()),
+            _ => return Err(missing(route)),
         },
     };
     schemes::finish(&ctx, route, verified).await
+}
+
+/// No accepted credential was presented: app-token-only routes answer as an Actyx node does.
+fn missing(route: &Route) -> Rejection {
+    match route.schemes() {
+        [Accept::AppToken(_)] => {
+            app_tokens::actyx_rejection(auth_core::scheme::apptrust::AppTrustError::new(
+                auth_core::scheme::apptrust::ActyxCode::MissingAuthHeader,
+                auth_core::Error::new(
+                    auth_core::ErrorCode::Unauthorized,
+                    "send Authorization: Bearer <token> or ?access_token=<token>",
+                ),
+            ))
+        }
+        _ => Rejection::missing(),
+    }
 }
 
 fn observe(
