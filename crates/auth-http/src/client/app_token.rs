@@ -3,7 +3,7 @@
 //! (expired, or issued before the node restarted its epoch), retrying once.
 
 use super::{AfterUnauthorized, ClientAuth, ClientError};
-use crate::server::BoxFuture;
+use crate::BoxFuture;
 use tokio::sync::Mutex;
 
 /// Sends an app token obtained from `POST <auth_url>` with the manifest JSON.

@@ -3,8 +3,8 @@
 //! 401 mints once more so [`super::AuthClient`] retries exactly once (never a loop).
 
 use super::{AfterUnauthorized, ClientAuth, ClientError};
+use crate::BoxFuture;
 use crate::clock::{Clock, SystemClock};
-use crate::server::BoxFuture;
 use auth_core::UnixTime;
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::jwt::{Claims, JwtSigner};

@@ -16,7 +16,7 @@ pub use schemes::{
 };
 pub use user_token::{UserToken, UserTokenAuth, fetch_user_token};
 
-use crate::server::BoxFuture;
+use crate::BoxFuture;
 use std::fmt;
 use std::sync::Arc;
 

@@ -2,8 +2,8 @@
 //! signatures with Content-Digest. Each reads the real clock and OS random generator here.
 
 use super::{ClientAuth, ClientError};
+use crate::BoxFuture;
 use crate::clock::{Clock, SystemClock};
-use crate::server::BoxFuture;
 use auth_core::content_digest::{self, DigestAlgorithm};
 use auth_core::keys::SigningKey;
 use auth_core::rand::SystemRandom;

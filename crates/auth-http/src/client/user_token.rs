@@ -4,8 +4,8 @@
 //! fetching a new one before expiry and once more after a 401.
 
 use super::{AfterUnauthorized, ClientAuth, ClientError};
+use crate::BoxFuture;
 use crate::clock::{Clock, SystemClock};
-use crate::server::BoxFuture;
 use auth_core::UnixTime;
 use auth_core::secret::SecretBytes;
 use std::sync::Arc;

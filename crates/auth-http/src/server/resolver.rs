@@ -7,13 +7,10 @@ use auth_core::keys::VerifyingKey;
 use auth_core::scheme::jwt::JwtKey;
 use auth_core::scheme::smile::SmileKey;
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-/// A boxed, sendable future (the resolver and replay traits are object-safe).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::BoxFuture;
 
 /// A store could not answer. The layer fails closed: the request gets 503, never a 200.
 #[derive(Debug, Clone, PartialEq, Eq)]
