@@ -17,7 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &format!("{base}/api/v2/auth"),
         MANIFEST,
     );
-    let client = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    let client = AuthClient::new(Arc::new(auth))?;
     common::show(
         client
             .send(client.http().get(format!("{base}/orders")))

@@ -15,7 +15,9 @@ pub struct AppTokenAuth {
 }
 
 impl AppTokenAuth {
-    /// For the app described by `manifest_json` (`{"appId","displayName","version","signature"?}`).
+    /// For the app described by `manifest_json` (`{"appId","displayName","version","signature"?}`),
+    /// posted with `http` as it is configured (the manifest is no secret: it ships inside the
+    /// app); the token is then sent only through the [`super::AuthClient`] this scheme serves.
     pub fn new(http: reqwest::Client, auth_url: &str, manifest_json: &str) -> Self {
         Self {
             http,

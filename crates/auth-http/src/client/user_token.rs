@@ -23,6 +23,11 @@ pub struct UserToken {
 
 /// `POST <sessions_url>` with `Authorization: Bearer <api_key>` and
 /// `{"scopes":[...],"expires_at":"<RFC 3339>"}`; returns the issued token.
+///
+/// The request goes out with `http` as it is configured, redirect policy included. The API
+/// key travels only in `Authorization`, which reqwest removes on every redirect to another
+/// origin (scheme, host or port) whatever the policy (`tests/client_redirects.rs` pins this);
+/// build `http` with `redirect::Policy::none()` to refuse redirects here altogether.
 pub async fn fetch_user_token(
     http: &reqwest::Client,
     sessions_url: &str,
@@ -74,7 +79,8 @@ pub struct UserTokenAuth {
 }
 
 impl UserTokenAuth {
-    /// Tokens with `scopes`, living 10 minutes, renewed 30 seconds before expiry.
+    /// Tokens with `scopes`, living 10 minutes, renewed 30 seconds before expiry, fetched with
+    /// `http` (see [`fetch_user_token`] for what its redirect policy may do).
     pub fn new(http: reqwest::Client, sessions_url: &str, api_key: &str, scopes: &[&str]) -> Self {
         Self {
             http,
