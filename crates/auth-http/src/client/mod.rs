@@ -13,6 +13,7 @@
 mod app_token;
 mod jwt;
 mod schemes;
+mod token;
 mod user_token;
 
 pub use app_token::AppTokenAuth;
@@ -95,9 +96,12 @@ pub trait ClientAuth: Send + Sync + 'static {
         body: &'a [u8],
     ) -> BoxFuture<'a, Result<(), ClientError>>;
 
-    /// Told that the server answered 401; by default the 401 goes to the caller.
+    /// Told that the server answered 401 to a request sent with the header fields `sent`
+    /// (so a token cache can tell whether the rejected token is still the one it holds); by
+    /// default the 401 goes to the caller.
     fn on_unauthorized<'a>(
         &'a self,
+        _sent: &'a http::HeaderMap,
         _response: &'a reqwest::Response,
     ) -> BoxFuture<'a, AfterUnauthorized> {
         Box::pin(async { AfterUnauthorized::GiveUp })
@@ -215,27 +219,30 @@ impl AuthClient {
         body: &[u8],
         retried: &mut bool,
     ) -> Result<reqwest::Response, ClientError> {
-        let resp = self.send_authorized(unsigned, body).await?;
+        let (sent, resp) = self.send_authorized(unsigned, body).await?;
         if resp.status() != reqwest::StatusCode::UNAUTHORIZED || *retried {
             return Ok(resp);
         }
-        match self.auth.on_unauthorized(&resp).await {
+        match self.auth.on_unauthorized(&sent, &resp).await {
             AfterUnauthorized::RetryOnce => {
                 *retried = true;
-                self.send_authorized(unsigned, body).await
+                Ok(self.send_authorized(unsigned, body).await?.1)
             }
             AfterUnauthorized::GiveUp => Ok(resp),
         }
     }
 
+    /// Authorizes a copy of `unsigned` and sends it; returns the header fields it was sent
+    /// with, and the response.
     async fn send_authorized(
         &self,
         unsigned: &reqwest::Request,
         body: &[u8],
-    ) -> Result<reqwest::Response, ClientError> {
+    ) -> Result<(http::HeaderMap, reqwest::Response), ClientError> {
         let mut req = copy(unsigned)?;
         self.auth.authorize(&mut req, body).await?;
-        Ok(self.http.execute(req).await?)
+        let sent = req.headers().clone();
+        Ok((sent, self.http.execute(req).await?))
     }
 
     /// Shorthand: builds `builder` and executes it.
