@@ -12,13 +12,22 @@ use auth_core::secret::SecretBytes;
 use std::fmt;
 use std::time::Duration;
 
-/// A token the sessions endpoint issued.
-#[derive(Debug, Clone)]
+/// A token the sessions endpoint issued. Debug shows when it expires, never the token.
+#[derive(Clone)]
 pub struct UserToken {
     /// The bearer token.
     pub access_token: String,
     /// When it stops working.
     pub expires_at: UnixTime,
+}
+
+impl fmt::Debug for UserToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserToken")
+            .field("access_token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// `POST <sessions_url>` with `Authorization: Bearer <api_key>` and
