@@ -10,7 +10,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let auth = ApiKeyAuth::new(&common::read("api_key.txt"), ApiKeyPlacement::Bearer);
-    let client = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    let client = AuthClient::new(Arc::new(auth))?;
     common::show(
         client
             .send(client.http().get(format!("{}/orders", common::base_url())))

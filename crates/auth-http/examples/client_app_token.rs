@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &format!("{base}/api/v2/auth"),
         MANIFEST,
     );
-    let client = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    let client = AuthClient::new(Arc::new(auth))?;
     print!("/orders (signed apps only): ");
     common::show(
         client

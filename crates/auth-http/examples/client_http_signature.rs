@@ -13,10 +13,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = PrivateKey::from_pem(&common::read("ed25519_key.pem"))?;
     let signer = SigningKey::new(&key, SignatureAlgorithm::Ed25519, &SystemRandom::new())?;
-    let client = AuthClient::new(
-        reqwest::Client::new(),
-        Arc::new(HttpSignatureAuth::new("demo-ed25519", signer)),
-    );
+    let client = AuthClient::new(Arc::new(HttpSignatureAuth::new("demo-ed25519", signer)))?;
     let url = format!("{}/orders?page=1", common::base_url());
     common::show(
         client

@@ -13,7 +13,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secret = HmacSecret::from_bytes(common::read("jwt_secret.txt").as_bytes())?;
     let auth = JwtAuth::new(JwtSigner::hmac(&secret, Algorithm::HS256)?, "demo-client");
-    let client = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    let client = AuthClient::new(Arc::new(auth))?;
     common::show(
         client
             .send(client.http().get(format!("{}/orders", common::base_url())))

@@ -22,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         signer,
         QredoFreshness::Timestamp,
     );
-    let client = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    let client = AuthClient::new(Arc::new(auth))?;
     let url = format!("{}/orders?company=acme", common::base_url());
     common::show(
         client

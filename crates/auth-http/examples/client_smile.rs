@@ -14,7 +14,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &common::read("smile_api_key.txt"),
         SmilePlacement::Headers,
     )?;
-    let client = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    let client = AuthClient::new(Arc::new(auth))?;
     let url = format!("{}/orders", common::base_url());
     common::show(
         client

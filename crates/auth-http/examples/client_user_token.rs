@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &common::read("api_key.txt"),
         &["user:rate"],
     );
-    let client = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    let client = AuthClient::new(Arc::new(auth))?;
     let url = format!("{base}/api/rates?symbol=ETHEUR&sell_volume=25");
     common::show(client.send(client.http().get(url)).await?).await;
     Ok(())

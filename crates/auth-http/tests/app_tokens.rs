@@ -187,7 +187,7 @@ async fn expired_tokens_are_renewed_and_a_new_epoch_invalidates_old_tokens() {
         &auth_url,
         TRIAL_MANIFEST,
     ));
-    let c = AuthClient::new(reqwest::Client::new(), app.clone());
+    let c = AuthClient::new(app.clone()).unwrap();
     let url = format!("{}/api/v2/events", n.base);
     assert_eq!(c.send(c.http().get(&url)).await.unwrap().status(), 200);
     let old = app.obtain().await.unwrap();

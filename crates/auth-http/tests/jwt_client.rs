@@ -114,10 +114,7 @@ async fn get(c: &AuthClient, url: &str) -> (u16, String) {
 async fn tokens_are_accepted_and_rejected_with_the_seed_reasons() {
     let (base, _) = start(Duration::from_secs(15 * 60)).await;
     let url = format!("{base}/orders");
-    let c = AuthClient::new(
-        reqwest::Client::new(),
-        Arc::new(JwtAuth::new(signer(SECRET), "partner-1")),
-    );
+    let c = AuthClient::new(Arc::new(JwtAuth::new(signer(SECRET), "partner-1"))).unwrap();
     assert_eq!(get(&c, &url).await, (200, "partner-1:jwt".into()));
 
     let code = |body: &str| {
@@ -127,27 +124,22 @@ async fn tokens_are_accepted_and_rejected_with_the_seed_reasons() {
             .to_owned()
     };
     // Wrong secret: Invalid Token (after one retry with a fresh token, still invalid).
-    let c = AuthClient::new(
-        reqwest::Client::new(),
-        Arc::new(JwtAuth::new(
-            signer(b"not-the-partner-secret-at-all!!!"),
-            "partner-1",
-        )),
-    );
+    let c = AuthClient::new(Arc::new(JwtAuth::new(
+        signer(b"not-the-partner-secret-at-all!!!"),
+        "partner-1",
+    )))
+    .unwrap();
     let (status, body) = get(&c, &url).await;
     assert_eq!((status, code(&body).as_str()), (401, "invalid_token"));
     // A token from 20 minutes ago: Token Expired.
     let clock = OffsetClock::new();
     clock.set_behind_ms(20 * 60 * 1000);
     let auth = JwtAuth::new(signer(SECRET), "partner-1").with_clock(Arc::new(clock));
-    let c = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    let c = AuthClient::new(Arc::new(auth)).unwrap();
     let (status, body) = get(&c, &url).await;
     assert_eq!((status, code(&body).as_str()), (401, "token_expired"));
     // Valid token, another client's key: Unauthorized.
-    let c = AuthClient::new(
-        reqwest::Client::new(),
-        Arc::new(JwtAuth::new(signer(SECRET), "partner-2")),
-    );
+    let c = AuthClient::new(Arc::new(JwtAuth::new(signer(SECRET), "partner-2"))).unwrap();
     let (status, body) = get(&c, &url).await;
     assert_eq!(status, 401);
     assert!(
@@ -155,10 +147,7 @@ async fn tokens_are_accepted_and_rejected_with_the_seed_reasons() {
         "{body}"
     );
     // Valid token without the route's scope: 403.
-    let c = AuthClient::new(
-        reqwest::Client::new(),
-        Arc::new(JwtAuth::new(signer(SECRET), "partner-1")),
-    );
+    let c = AuthClient::new(Arc::new(JwtAuth::new(signer(SECRET), "partner-1"))).unwrap();
     let (status, body) = get(&c, &format!("{base}/rates")).await;
     assert_eq!((status, code(&body).as_str()), (403, "insufficient_scope"));
 }
@@ -172,7 +161,7 @@ async fn two_second_tokens_never_surface_a_401() {
             .with_lifetime(Duration::from_secs(2))
             .with_refresh_margin(Duration::from_millis(500)),
     );
-    let c = AuthClient::new(reqwest::Client::new(), auth.clone());
+    let c = AuthClient::new(auth.clone()).unwrap();
     let started = Instant::now();
     let mut requests = 0u64;
     while started.elapsed() < Duration::from_secs(7) {
@@ -217,7 +206,7 @@ async fn a_server_that_always_answers_401_gets_exactly_one_retry() {
     // The handler takes a buffered body; put a trivial buffering adapter in front.
     tokio::spawn(auth_http::server::serve(listener, Buffered(always_401)));
     let auth = Arc::new(JwtAuth::new(signer(SECRET), "partner-1"));
-    let c = AuthClient::new(reqwest::Client::new(), auth.clone());
+    let c = AuthClient::new(auth.clone()).unwrap();
     let (status, _) = get(&c, &format!("{base}/x")).await;
     assert_eq!(status, 401);
     assert_eq!(

@@ -201,7 +201,7 @@ async fn json(resp: reqwest::Response) -> (u16, Value) {
 }
 
 fn client(auth: impl ClientAuth) -> AuthClient {
-    AuthClient::new(reqwest::Client::new(), Arc::new(auth))
+    AuthClient::new(Arc::new(auth)).unwrap()
 }
 
 fn qredo_signer(h: &Harness) -> SigningKey {

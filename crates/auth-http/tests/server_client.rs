@@ -156,7 +156,7 @@ async fn json(resp: reqwest::Response) -> (u16, Value) {
 }
 
 fn client(auth: impl ClientAuth) -> AuthClient {
-    AuthClient::new(reqwest::Client::new(), Arc::new(auth))
+    AuthClient::new(Arc::new(auth)).unwrap()
 }
 
 /// Authorizes like the wrapped scheme, then swaps the body: the signature no longer matches.

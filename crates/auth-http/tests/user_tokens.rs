@@ -127,7 +127,7 @@ async fn backend_fetches_token_app_calls_rates() {
         &s.api_key,
         &["user:rate"],
     );
-    let c = AuthClient::new(reqwest::Client::new(), Arc::new(auth));
+    let c = AuthClient::new(Arc::new(auth)).unwrap();
     let resp = c
         .send(
             c.http()

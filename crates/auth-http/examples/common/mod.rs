@@ -37,6 +37,7 @@ pub fn base_url() -> String {
 }
 
 /// Prints a response's status and body.
+#[cfg(feature = "client")]
 pub async fn show(resp: reqwest::Response) {
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();

@@ -1,9 +1,10 @@
 //! Client-side schemes: API keys (bearer or `x-api-key`), Qredo signatures, and RFC 9421
 //! signatures with Content-Digest. Each reads the real clock and OS random generator here.
+//! Their Debug output names the configuration and shows every key and secret as `[redacted]`.
 
 use super::{ClientAuth, ClientError};
+use crate::BoxFuture;
 use crate::clock::{Clock, SystemClock};
-use crate::server::BoxFuture;
 use auth_core::content_digest::{self, DigestAlgorithm};
 use auth_core::keys::SigningKey;
 use auth_core::rand::SystemRandom;
@@ -11,6 +12,7 @@ use auth_core::request::{Body, Headers, Message, Request, TargetUri};
 use auth_core::scheme::{qredo, rfc9421};
 use auth_core::secret::SecretBytes;
 use http::{HeaderName, HeaderValue};
+use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -35,6 +37,15 @@ pub enum ApiKeyPlacement {
 pub struct ApiKeyAuth {
     key: SecretBytes,
     placement: ApiKeyPlacement,
+}
+
+impl fmt::Debug for ApiKeyAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyAuth")
+            .field("key", &"[redacted]")
+            .field("placement", &self.placement)
+            .finish()
+    }
 }
 
 impl ApiKeyAuth {
@@ -83,6 +94,16 @@ pub struct QredoAuth {
     freshness: QredoFreshness,
     clock: Arc<dyn Clock>,
     rng: SystemRandom,
+}
+
+impl fmt::Debug for QredoAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QredoAuth")
+            .field("api_key", &"[redacted]")
+            .field("key", &self.key)
+            .field("freshness", &self.freshness)
+            .finish_non_exhaustive()
+    }
 }
 
 impl QredoAuth {
@@ -146,6 +167,17 @@ pub struct HttpSignatureAuth {
     digest: DigestAlgorithm,
     clock: Arc<dyn Clock>,
     rng: SystemRandom,
+}
+
+impl fmt::Debug for HttpSignatureAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpSignatureAuth")
+            .field("key_id", &self.key_id)
+            .field("key", &self.key)
+            .field("label", &self.label)
+            .field("digest", &self.digest)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpSignatureAuth {
@@ -243,6 +275,16 @@ pub struct SmileAuth {
     key: auth_core::scheme::smile::SmileKey,
     placement: SmilePlacement,
     clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for SmileAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmileAuth")
+            .field("partner_id", &self.partner_id)
+            .field("key", &self.key)
+            .field("placement", &self.placement)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SmileAuth {

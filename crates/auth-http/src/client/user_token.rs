@@ -1,19 +1,19 @@
 //! Altalix restricted user tokens on the partner side: the backend asks the provider's
 //! sessions endpoint for a short-lived `user:rate` token with its API key
 //! ([`fetch_user_token`]), and [`UserTokenAuth`] sends such tokens as bearer credentials,
-//! fetching a new one before expiry and once more after a 401.
+//! fetching a new one before expiry and once more after a 401 (through the token cache
+//! shared with the other token clients, [`super::token::TokenCache`]).
 
+use super::token::{Minted, TokenCache, TokenSource};
 use super::{AfterUnauthorized, ClientAuth, ClientError};
-use crate::clock::{Clock, SystemClock};
-use crate::server::BoxFuture;
+use crate::BoxFuture;
 use auth_core::UnixTime;
 use auth_core::secret::SecretBytes;
-use std::sync::Arc;
+use std::fmt;
 use std::time::Duration;
-use tokio::sync::Mutex;
 
-/// A token the sessions endpoint issued.
-#[derive(Debug, Clone)]
+/// A token the sessions endpoint issued. Debug shows when it expires, never the token.
+#[derive(Clone)]
 pub struct UserToken {
     /// The bearer token.
     pub access_token: String,
@@ -21,8 +21,22 @@ pub struct UserToken {
     pub expires_at: UnixTime,
 }
 
+impl fmt::Debug for UserToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserToken")
+            .field("access_token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
 /// `POST <sessions_url>` with `Authorization: Bearer <api_key>` and
 /// `{"scopes":[...],"expires_at":"<RFC 3339>"}`; returns the issued token.
+///
+/// The request goes out with `http` as it is configured, redirect policy included. The API
+/// key travels only in `Authorization`, which reqwest removes on every redirect to another
+/// origin (scheme, host or port) whatever the policy (`tests/client_redirects.rs` pins this);
+/// build `http` with `redirect::Policy::none()` to refuse redirects here altogether.
 pub async fn fetch_user_token(
     http: &reqwest::Client,
     sessions_url: &str,
@@ -61,60 +75,74 @@ pub async fn fetch_user_token(
     })
 }
 
-/// Sends a restricted user token, fetched from the sessions endpoint with the API key.
-pub struct UserTokenAuth {
+/// Fetches user tokens from the sessions endpoint.
+struct SessionsEndpoint {
     http: reqwest::Client,
     sessions_url: String,
     api_key: SecretBytes,
     scopes: Vec<String>,
     lifetime: Duration,
-    refresh_margin: Duration,
-    clock: Arc<dyn Clock>,
-    current: Mutex<Option<UserToken>>,
+}
+
+impl TokenSource for SessionsEndpoint {
+    fn mint(&self, now: UnixTime) -> BoxFuture<'_, Result<Minted, ClientError>> {
+        Box::pin(async move {
+            let api_key = std::str::from_utf8(self.api_key.expose()).unwrap_or_default();
+            let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+            let fresh = fetch_user_token(
+                &self.http,
+                &self.sessions_url,
+                api_key,
+                &scopes,
+                now.saturating_add(self.lifetime),
+            )
+            .await?;
+            Ok(Minted {
+                token: fresh.access_token,
+                expires_at: Some(fresh.expires_at),
+            })
+        })
+    }
+}
+
+/// Sends a restricted user token, fetched from the sessions endpoint with the API key.
+pub struct UserTokenAuth {
+    cache: TokenCache<SessionsEndpoint>,
+}
+
+impl fmt::Debug for UserTokenAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.cache.source;
+        f.debug_struct("UserTokenAuth")
+            .field("sessions_url", &e.sessions_url)
+            .field("api_key", &e.api_key)
+            .field("scopes", &e.scopes)
+            .field("lifetime", &e.lifetime)
+            .field("cache", &self.cache)
+            .finish()
+    }
 }
 
 impl UserTokenAuth {
-    /// Tokens with `scopes`, living 10 minutes, renewed 30 seconds before expiry.
+    /// Tokens with `scopes`, living 10 minutes, renewed 30 seconds before expiry, fetched with
+    /// `http` (see [`fetch_user_token`] for what its redirect policy may do).
     pub fn new(http: reqwest::Client, sessions_url: &str, api_key: &str, scopes: &[&str]) -> Self {
-        Self {
+        let endpoint = SessionsEndpoint {
             http,
             sessions_url: sessions_url.to_owned(),
             api_key: SecretBytes::from_slice(api_key.as_bytes()),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             lifetime: Duration::from_secs(600),
-            refresh_margin: Duration::from_secs(30),
-            clock: Arc::new(SystemClock),
-            current: Mutex::new(None),
+        };
+        Self {
+            cache: TokenCache::new(endpoint, Duration::from_secs(30)),
         }
     }
 
     /// Token lifetime asked for (the provider caps it).
     pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = lifetime;
+        self.cache.source.lifetime = lifetime;
         self
-    }
-
-    async fn token(&self) -> Result<String, ClientError> {
-        let now = self.clock.now();
-        let mut current = self.current.lock().await;
-        if let Some(t) = current.as_ref()
-            && now.saturating_add(self.refresh_margin) < t.expires_at
-        {
-            return Ok(t.access_token.clone());
-        }
-        let api_key = std::str::from_utf8(self.api_key.expose()).unwrap_or_default();
-        let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
-        let fresh = fetch_user_token(
-            &self.http,
-            &self.sessions_url,
-            api_key,
-            &scopes,
-            now.saturating_add(self.lifetime),
-        )
-        .await?;
-        let token = fresh.access_token.clone();
-        *current = Some(fresh);
-        Ok(token)
     }
 }
 
@@ -124,20 +152,14 @@ impl ClientAuth for UserTokenAuth {
         req: &'a mut reqwest::Request,
         _body: &'a [u8],
     ) -> BoxFuture<'a, Result<(), ClientError>> {
-        Box::pin(async move {
-            let token = self.token().await?;
-            super::set_bearer(req, &token)?;
-            Ok(())
-        })
+        Box::pin(self.cache.authorize(req))
     }
 
     fn on_unauthorized<'a>(
         &'a self,
+        sent: &'a http::HeaderMap,
         _response: &'a reqwest::Response,
     ) -> BoxFuture<'a, AfterUnauthorized> {
-        Box::pin(async move {
-            *self.current.lock().await = None;
-            AfterUnauthorized::RetryOnce
-        })
+        Box::pin(self.cache.rejected(sent))
     }
 }
