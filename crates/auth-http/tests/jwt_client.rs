@@ -221,7 +221,7 @@ async fn a_server_that_always_answers_401_gets_exactly_one_retry() {
 #[derive(Clone)]
 struct Buffered<S>(S);
 
-impl<S> Service<http::Request<hyper::body::Incoming>> for Buffered<S>
+impl<S> Service<http::Request<auth_http::server::DeadlineBody>> for Buffered<S>
 where
     S: Service<
             http::Request<RequestBody>,
@@ -240,7 +240,7 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
+    fn call(&mut self, req: http::Request<auth_http::server::DeadlineBody>) -> Self::Future {
         let mut inner = self.0.clone();
         Box::pin(async move {
             use http_body_util::BodyExt;

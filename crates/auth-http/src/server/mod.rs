@@ -509,32 +509,11 @@ pub fn require_scope<'r, B>(req: &'r Request<B>, scope: &str) -> Result<&'r Prin
     }
 }
 
-/// Serves `service` (usually `AuthLayer` around a handler) with hyper's HTTP/1 server on
-/// `listener` until the task is dropped.
-pub async fn serve<S, ResBody>(listener: tokio::net::TcpListener, service: S) -> std::io::Result<()>
-where
-    S: tower_service::Service<Request<hyper::body::Incoming>, Response = Response<ResBody>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    ResBody: Body + Send + 'static,
-    ResBody::Data: Send,
-    ResBody::Error: Into<BoxError>,
-{
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let svc = hyper_util::service::TowerToHyperService::new(service.clone());
-        tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
-            // A client that hangs up mid-request is not our error to report.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, svc)
-                .await;
-        });
-    }
-}
+mod serve;
+pub use serve::{
+    ACCEPT_ERROR_BACKOFF, BodyReadError, DeadlineBody, InvalidServeConfig, MAX_TIMEOUT,
+    MIN_BUF_SIZE, ServeConfig, serve, serve_with,
+};
 
 /// Adapts an async function into the handler service [`AuthLayer`] wraps.
 #[derive(Clone)]
