@@ -357,6 +357,13 @@ where
         Err(_) => Err(BodyFailure::Slow),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyFailure::TooLarge),
+        // `serve`'s own body deadline passed first.
+        Ok(Err(e))
+            if e.downcast_ref::<BodyReadError>()
+                .is_some_and(BodyReadError::is_timeout) =>
+        {
+            Err(BodyFailure::Slow)
+        }
         Ok(Err(_)) => Err(BodyFailure::Broken),
     }
 }
