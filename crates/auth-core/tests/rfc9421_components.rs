@@ -819,3 +819,93 @@ fn streamed_bodies_defer_the_digest_check() {
     dv.update(b"ed!");
     assert_eq!(dv.finish().unwrap_err().code(), ErrorCode::DigestMismatch);
 }
+
+/// Issue #9 finding 8: the structured-field parser stops at its bounds (members, duplicate
+/// keys included; inner-list items; parameters) before it parses further, so its cost is
+/// linear and a flood is refused as `TooLarge` by count. Checked by behaviour, not timing:
+/// input past the bound is never looked at (a syntax error there does not surface).
+#[test]
+fn structured_field_bounds_are_enforced_by_count() {
+    let (sk, _) = ed25519();
+    let lax = VerifyPolicy::default()
+        .danger_require_only(vec![])
+        .with_nonce(NonceRequirement::Optional);
+    let r = Request::from_uri("GET", "https://a.example/", &[], b"").unwrap();
+    let spec = SignatureSpec::new("sig1", vec![Component::method()], NOW).unwrap();
+    let s = rfc9421::sign(&Message::Request(&r), &spec, &sk, &SystemRandom::new()).unwrap();
+    let (input, sig) = (s.signature_input, s.signature);
+    let parse = |input: &str, sig: &str| {
+        let h = [("Signature-Input", input), ("Signature", sig)];
+        let r = Request::from_uri("GET", "https://a.example/", &h, b"").unwrap();
+        rfc9421::parse(&Message::Request(&r), &lax).map(|_| ())
+    };
+    let too_large = |input: &str, sig: &str, what: &str| {
+        let e = parse(input, sig).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::TooLarge, "{what}: {e}");
+    };
+    let others = |k: usize| (0..k).map(|i| format!("s{i}=()")).collect::<Vec<_>>();
+    parse(&input, &sig).unwrap();
+
+    // Members: up to the bound parse, one more is refused, and so is a 16 KiB dictionary.
+    let n = rfc9421::MAX_LABELS;
+    let at_bound = [vec![input.clone()], others(n - 1)].concat().join(", ");
+    parse(&at_bound, &sig).unwrap();
+    let over = [vec![input.clone()], others(n)].concat().join(", ");
+    too_large(&over, &sig, "one member too many");
+    let mut big = input.clone();
+    for i in 0.. {
+        let m = format!(", m{i}=()");
+        if big.len() + m.len() > rfc9421::MAX_FIELD_LEN {
+            break;
+        }
+        big.push_str(&m);
+    }
+    too_large(&big, &sig, "16 KiB of members");
+    // Members past the bound are not parsed: a syntax error there is not reached.
+    too_large(
+        &format!("{over}, !!not-a-member!!"),
+        &sig,
+        "garbage past the bound",
+    );
+    // Duplicate keys count: a repeated label collapses to one member but costs a parse each.
+    let dups = vec![input.clone(); n + 1].join(", ");
+    too_large(&dups, &sig, "repeated Signature-Input label");
+    let dups = vec![sig.clone(); n + 1].join(", ");
+    too_large(&input, &dups, "repeated Signature label");
+
+    // Parameters: a flood of unregistered ones, and one past the bound.
+    let flood: String = (0..2000).map(|i| format!(";p{i}")).collect();
+    too_large(&format!("{input}{flood}"), &sig, "2000 parameters");
+    // `input` carries `created`: the bound allows MAX_PARAMETERS - 1 more.
+    let fill: String = (0..rfc9421::MAX_PARAMETERS - 1)
+        .map(|i| format!(";p{i}"))
+        .collect();
+    parse(&format!("{input}{fill}"), &sig).unwrap();
+    too_large(&format!("{input}{fill};px"), &sig, "one parameter too many");
+    too_large(
+        &format!("{input}{fill};px;!!"),
+        &sig,
+        "garbage past the parameter bound",
+    );
+
+    // Inner-list items: past MAX_COMPONENTS the parser stops before the syntax error.
+    let items = vec!["\"@method\""; rfc9421::MAX_COMPONENTS + 1].join(" ");
+    too_large(
+        &format!("sig1=({items} !!);created=1"),
+        &sig,
+        "items past the bound",
+    );
+
+    // Content-Digest takes the same parser and bounds.
+    let body = b"x";
+    let digest =
+        auth_core::content_digest::create(body, auth_core::content_digest::DigestAlgorithm::Sha256);
+    auth_core::content_digest::verify(&digest, body, Default::default()).unwrap();
+    let flooded = [vec![digest.clone()], others(n)].concat().join(", ");
+    assert_eq!(
+        auth_core::content_digest::verify(&flooded, body, Default::default())
+            .unwrap_err()
+            .code(),
+        ErrorCode::TooLarge
+    );
+}

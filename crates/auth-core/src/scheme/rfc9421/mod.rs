@@ -33,6 +33,8 @@ use std::fmt::Write as _;
 pub const MAX_FIELD_LEN: usize = 16 * 1024;
 /// Most labelled signatures looked at in one message.
 pub const MAX_LABELS: usize = 16;
+/// Most parameters on one component or one signature (repeats count; the RFC registers six).
+pub const MAX_PARAMETERS: usize = 16;
 /// Longest signature accepted (bytes; RSA-8192).
 pub const MAX_SIGNATURE_LEN: usize = 1024;
 /// Largest `created`/`expires` value (the largest RFC 8941 integer).
@@ -427,17 +429,35 @@ fn combined_field<'m>(
     Ok(Some(buf.as_str()))
 }
 
+/// The bounds of `Signature-Input` and `Signature`, enforced while parsing.
+const FIELD_LIMITS: sf::Limits = sf::Limits {
+    bytes: MAX_FIELD_LEN,
+    members: MAX_LABELS,
+    items: MAX_COMPONENTS,
+    params: MAX_PARAMETERS,
+};
+
 fn parse_dict<'t>(text: &'t str, name: &str) -> Result<Vec<sf::Member<'t>>> {
-    let dict = sf::parse_dict(text).map_err(|_| {
-        Error::malformed(format!("{name} is not a valid structured-field dictionary"))
-    })?;
-    if dict.len() > MAX_LABELS {
-        return Err(Error::new(
-            ErrorCode::TooLarge,
-            format!("{name} has more than {MAX_LABELS} members"),
-        ));
-    }
-    Ok(dict)
+    sf::parse_dict(text, FIELD_LIMITS).map_err(|e| {
+        let too_large = |m: String| Error::new(ErrorCode::TooLarge, m);
+        match e {
+            sf::SfError::Invalid => {
+                Error::malformed(format!("{name} is not a valid structured-field dictionary"))
+            }
+            sf::SfError::TooLarge(sf::Bound::Bytes) => {
+                too_large(format!("{name} is longer than {MAX_FIELD_LEN} bytes"))
+            }
+            sf::SfError::TooLarge(sf::Bound::Members) => too_large(format!(
+                "{name} has more than {MAX_LABELS} members (repeated labels count)"
+            )),
+            sf::SfError::TooLarge(sf::Bound::Items) => too_large(format!(
+                "a signature may cover at most {MAX_COMPONENTS} components"
+            )),
+            sf::SfError::TooLarge(sf::Bound::Params) => too_large(format!(
+                "a parameter list in {name} has more than {MAX_PARAMETERS} parameters"
+            )),
+        }
+    })
 }
 
 fn tag_of<'a>(entry: &sf::Member<'a>) -> Option<std::borrow::Cow<'a, str>> {
