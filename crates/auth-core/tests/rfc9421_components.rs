@@ -909,3 +909,94 @@ fn structured_field_bounds_are_enforced_by_count() {
         ErrorCode::TooLarge
     );
 }
+
+/// P-256 group order n, big-endian.
+const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// `n - s` for 0 < s < n (256-bit big-endian subtraction).
+fn p256_negate(s: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut d = i16::from(P256_N[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        out[i] = d as u8;
+    }
+    assert_eq!(borrow, 0);
+    out
+}
+
+/// Issue #9 finding 12: ECDSA signatures are malleable, `(r, n - s)` verifies as well as
+/// `(r, s)`. With nonces optional the replay identifier must not be the signature's bytes:
+/// both twins verify and map to one identifier (the digest of the signed content + keyid).
+#[test]
+fn ecdsa_twin_signature_has_the_same_replay_identifier() {
+    let rng = SystemRandom::new();
+    let read = |n: &str| std::fs::read_to_string(keys_dir().join(n)).unwrap();
+    let alg = SignatureAlgorithm::EcdsaP256Sha256;
+    let sk = SigningKey::new(
+        &PrivateKey::from_pem(&read("test-key-ecc-p256.pem")).unwrap(),
+        alg,
+        &rng,
+    )
+    .unwrap();
+    let vk = VerifyingKey::new(
+        &PublicKey::from_pem(&read("test-key-ecc-p256.pub.pem")).unwrap(),
+        alg,
+    )
+    .unwrap();
+    let policy = VerifyPolicy::default().with_nonce(NonceRequirement::Optional);
+    let url = "https://a.example/orders?x=1";
+    let sign = |created: UnixTime| {
+        let r = Request::from_uri("GET", url, &[], b"").unwrap();
+        let spec = SignatureSpec::new(
+            "sig1",
+            vec![Component::method(), Component::target_uri()],
+            created,
+        )
+        .unwrap()
+        .keyid("p256")
+        .unwrap();
+        rfc9421::sign(&Message::Request(&r), &spec, &sk, &rng).unwrap()
+    };
+    let s = sign(NOW);
+    let raw = auth_core::encoding::b64_decode(
+        s.signature
+            .trim_start_matches("sig1=:")
+            .trim_end_matches(':'),
+        "sig",
+    )
+    .unwrap();
+    assert_eq!(raw.len(), 64);
+    let mut twin = raw[..32].to_vec();
+    twin.extend_from_slice(&p256_negate(&raw[32..]));
+    let twin_field = format!("sig1=:{}:", auth_core::encoding::b64_encode(&twin));
+    // What a replay store would record for each presentation.
+    let replay_id = |input: &str, sig: &str| {
+        let h = [("Signature-Input", input), ("Signature", sig)];
+        let r = Request::from_uri("GET", url, &h, b"").unwrap();
+        let m = Message::Request(&r);
+        let p = rfc9421::parse(&m, &policy).unwrap();
+        let v = rfc9421::verify(&m, &p, &vk, &policy, NOW).unwrap();
+        assert_eq!(
+            v.replay_key(),
+            None,
+            "no nonce: only the content can identify it"
+        );
+        (p.signature().to_vec(), v.content_digest_for_replay())
+    };
+    let (sig_a, id_a) = replay_id(&s.signature_input, &s.signature);
+    let (sig_b, id_b) = replay_id(&s.signature_input, &twin_field);
+    assert_ne!(sig_a, sig_b, "the twin is another encoding");
+    assert_eq!(id_a, id_b, "both twins must map to one replay identifier");
+    // Other signed content (another `created`) is another identifier.
+    let later = sign(NOW.saturating_add(Duration::from_secs(1)));
+    let (_, id_c) = replay_id(&later.signature_input, &later.signature);
+    assert_ne!(id_a, id_c);
+}

@@ -586,6 +586,8 @@ pub struct Verified<'p> {
     pub tag: Option<&'p str>,
     /// How the body was bound.
     pub body: BodyCheck,
+    /// SHA-256 over `keyid` and the signature base (see [`Self::content_digest_for_replay`]).
+    content_digest: [u8; 32],
 }
 
 impl Verified<'_> {
@@ -596,6 +598,36 @@ impl Verified<'_> {
         self.nonce
             .map(|n| crate::replay::nonce_cache_key("rfc9421", self.keyid.unwrap_or(""), n))
     }
+
+    /// The replay identifier of what was signed: SHA-256 over the `keyid` and the signature
+    /// base. Use it when the signature carries no nonce. It does not depend on the
+    /// signature's bytes, which are not unique: ECDSA's `(r, n - s)` verifies as well as
+    /// `(r, s)`, and PSS and ECDSA sign the same base differently every time. So every valid
+    /// signature over one message maps here, and a store that records it for
+    /// [`VerifyPolicy::replay_window`] accepts that message once; a legitimate retry signs
+    /// again with a new `created` (or a nonce).
+    pub fn content_digest_for_replay(&self) -> [u8; 32] {
+        self.content_digest
+    }
+}
+
+/// SHA-256 over a domain label, the `keyid` (length-prefixed; absent differs from empty) and
+/// the signature base.
+fn content_digest(keyid: Option<&str>, base: &[u8]) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"partner-auth rfc9421 replay\0");
+    match keyid {
+        None => ctx.update(&[0]),
+        Some(k) => {
+            ctx.update(&[1]);
+            ctx.update(&(k.len() as u64).to_be_bytes());
+            ctx.update(k.as_bytes());
+        }
+    }
+    ctx.update(base);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
 }
 
 /// Phase two: checks `parsed` against `msg` with the resolved `key` under `policy` at `now`.
@@ -655,6 +687,7 @@ pub fn verify_with_buffer<'p>(
     }
     base::write_base(msg, &p.components, &parsed.params_text, buf)?;
     key.verify(buf.as_bytes(), &parsed.signature)?;
+    let content_digest = content_digest(p.keyid(), buf.as_bytes());
 
     let digest_covered = p.components.iter().any(|c| {
         !c.is_req() && matches!(c.name(), ComponentName::Field(f) if f == "content-digest")
@@ -679,6 +712,7 @@ pub fn verify_with_buffer<'p>(
         nonce: p.nonce(),
         tag: p.tag(),
         body,
+        content_digest,
     })
 }
 
