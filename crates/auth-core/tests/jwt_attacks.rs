@@ -720,6 +720,32 @@ fn cases() -> Vec<Case> {
             code: Invalid,
         },
     ];
+    // Issue #9 finding 14: RFC 7515 section 5.2 and RFC 7519 section 7.2 require JSON
+    // objects; serde-derived structs would read these arrays field by field.
+    v.push(Case {
+        name: "header is a JSON array",
+        token: forge(r#"["HS256"]"#, &good_claims()),
+        verifier: hs_verifier,
+        code: Invalid,
+    });
+    v.push(Case {
+        name: "header is a JSON array with whitespace before it",
+        token: forge(" \n[\"HS256\",null,\"JWT\"]", &good_claims()),
+        verifier: hs_verifier,
+        code: Invalid,
+    });
+    v.push(Case {
+        name: "claims set is a JSON array",
+        token: forge(
+            HS,
+            &format!(
+                r#"[null,null,null,{},null,{NOW},null,"p1",null]"#,
+                NOW + 900
+            ),
+        ),
+        verifier: hs_verifier,
+        code: Invalid,
+    });
     // The typ rule for user tokens refuses plain JWTs.
     v.push(Case {
         name: "plain JWT where a typed token is required",

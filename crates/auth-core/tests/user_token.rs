@@ -281,3 +281,18 @@ proptest! {
         }
     }
 }
+
+/// Issue #9 finding 14: the session request body must be a JSON object.
+#[test]
+fn a_session_request_must_be_a_json_object() {
+    for bad in [
+        r#"[["user:rate"],"2023-11-14T22:18:20Z"]"#,
+        r#"  [["user:rate"],"2023-11-14T22:18:20Z"]"#,
+    ] {
+        assert_eq!(
+            SessionRequest::from_json(bad).unwrap_err().code(),
+            ErrorCode::Malformed,
+            "{bad}"
+        );
+    }
+}

@@ -46,6 +46,10 @@ impl Jwk {
         if text.len() > MAX_JWK_TEXT {
             return Err(Error::malformed("JWK text is too large"));
         }
+        // RFC 7517 section 4: a JWK is a JSON object (serde would also read an array).
+        if !crate::scheme::is_json_object(text.as_bytes()) {
+            return Err(Error::malformed("a JWK must be a JSON object"));
+        }
         let jwk: Jwk = serde_json::from_str(text).map_err(|e| {
             Error::malformed(format!("JWK is not valid JSON of the expected shape: {e}"))
         })?;

@@ -66,6 +66,11 @@ impl SessionRequest {
                 "the session request is too large",
             ));
         }
+        if !super::is_json_object(text.as_bytes()) {
+            return Err(Error::malformed(
+                "the session request must be a JSON object {\"scopes\":[...],\"expires_at\":\"...\"}",
+            ));
+        }
         serde_json::from_str(text).map_err(|e| {
             Error::malformed(format!(
                 "expected {{\"scopes\":[...],\"expires_at\":\"<RFC 3339>\"}}: {e}"

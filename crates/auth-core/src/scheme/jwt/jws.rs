@@ -336,6 +336,9 @@ fn parse_header_json(encoded: &str) -> Result<Header> {
     let mut buf = [0u8; MAX_HEADER_LEN];
     let n = decode_into(encoded, &mut buf, "protected header")?;
     let json = &buf[..n];
+    if !crate::scheme::is_json_object(json) {
+        return Err(invalid("the protected header must be a JSON object"));
+    }
     if !depth_ok(json) {
         return Err(invalid("the protected header nests JSON too deeply"));
     }
