@@ -577,3 +577,22 @@ fn timestamp_and_nonce_modes_share_one_replay_identifier() {
     let want = ring::digest::digest(&ring::digest::SHA256, &signed_bytes);
     assert_eq!(&as_timestamp[..], want.as_ref());
 }
+
+/// Issue #9 finding 16: an empty `x-sign` is a malformed request, not a signature mismatch.
+#[test]
+fn empty_x_sign_is_malformed() {
+    for sign in ["", "  "] {
+        let h = [
+            ("x-api-key", "partner-api-key"),
+            ("x-timestamp", "1700000000"),
+            ("x-sign", sign),
+        ];
+        let req = Request::from_uri("GET", "https://api.qredo.network/x", &h, b"").unwrap();
+        let e = qredo::parse(&req).unwrap_err();
+        assert_eq!(
+            (e.reason, e.error.code()),
+            (Reason::Signature, ErrorCode::Malformed),
+            "{sign:?}: {e}"
+        );
+    }
+}

@@ -354,6 +354,14 @@ pub fn parse<'a>(req: &Request<'a>) -> Result<ParsedQredo<'a>, QredoError> {
             "x-sign is too long",
         ));
     }
+    // Empty is a request that was never signed, not a signature that failed to verify.
+    if sign.trim().is_empty() {
+        return Err(QredoError::new(
+            Reason::Signature,
+            ErrorCode::Malformed,
+            "x-sign is empty; send the Base64url RSA signature",
+        ));
+    }
     let signature =
         b64url_decode(sign, "x-sign").map_err(|e| QredoError::wrap(Reason::Signature, e))?;
     Ok(ParsedQredo {
