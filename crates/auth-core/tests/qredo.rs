@@ -596,3 +596,23 @@ fn empty_x_sign_is_malformed() {
         );
     }
 }
+
+/// Issue #9 finding 13: Debug of a parsed request does not print the API key.
+#[test]
+fn debug_of_a_parsed_request_hides_the_api_key() {
+    let secret_key = "c2VjcmV0LXFyZWRvLWFwaS1rZXktdGV4dA==";
+    let h = [
+        ("x-api-key", secret_key),
+        ("x-timestamp", "1700000000"),
+        ("x-sign", "AAAA"),
+    ];
+    let req = Request::from_uri("GET", "https://api.qredo.network/x", &h, b"").unwrap();
+    let parsed = qredo::parse(&req).unwrap();
+    let text = format!("{parsed:?}");
+    assert!(!text.contains(secret_key), "{text}");
+    assert!(!text.contains("c2VjcmV0"), "{text}");
+    assert!(
+        text.contains("1700000000"),
+        "the timestamp is not secret: {text}"
+    );
+}

@@ -236,13 +236,26 @@ pub fn sign(
     })
 }
 
-/// A Qredo request pulled apart, not yet verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A Qredo request pulled apart, not yet verified. Debug does not show the API key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ParsedQredo<'a> {
     api_key: &'a str,
     freshness: Freshness,
     freshness_text: &'a str,
     signature: Vec<u8>,
+}
+
+impl fmt::Debug for ParsedQredo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParsedQredo")
+            .field(
+                "api_key",
+                &format_args!("[redacted, {} bytes]", self.api_key.len()),
+            )
+            .field("freshness", &self.freshness)
+            .field("signature_len", &self.signature.len())
+            .finish()
+    }
 }
 
 impl<'a> ParsedQredo<'a> {

@@ -19,6 +19,7 @@ use crate::scheme::jwt::{
 use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::fmt;
 use std::time::Duration;
 
 /// The `typ` header of every user token.
@@ -94,8 +95,8 @@ pub struct Principal<'a> {
     pub scopes: &'a [&'a str],
 }
 
-/// A freshly minted token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A freshly minted token. Debug shows its ID and expiry, not the bearer token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuedUserToken {
     /// The compact token (`access_token` in the response).
     pub access_token: String,
@@ -103,6 +104,16 @@ pub struct IssuedUserToken {
     pub jti: String,
     /// Its expiry.
     pub expires_at: UnixTime,
+}
+
+impl fmt::Debug for IssuedUserToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedUserToken")
+            .field("access_token", &"[redacted]")
+            .field("jti", &self.jti)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 #[derive(Serialize)]
