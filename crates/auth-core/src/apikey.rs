@@ -160,8 +160,9 @@ fn base32_into(data: &[u8], out: &mut String) {
     }
 }
 
-/// What a presented key turned out to be, before any lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a presented key turned out to be, before any lookup. Debug shows the hint of one of
+/// ours and only the length of a foreign key.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum PresentedKey<'a> {
     /// One of ours, well-formed with a correct checksum.
     Issued {
@@ -172,6 +173,19 @@ pub enum PresentedKey<'a> {
     },
     /// An opaque key issued by someone else (Qredo's Base64 keys, Altalix's signed blobs).
     Foreign(&'a str),
+}
+
+impl fmt::Debug for PresentedKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Issued { env, text } => f
+                .debug_struct("Issued")
+                .field("env", env)
+                .field("hint", &hint(text))
+                .finish_non_exhaustive(),
+            Self::Foreign(text) => write!(f, "Foreign([redacted], {} bytes)", text.len()),
+        }
+    }
 }
 
 impl PresentedKey<'_> {

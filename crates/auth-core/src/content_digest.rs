@@ -105,14 +105,21 @@ pub fn verify(field: &str, body: &[u8], accepted: AcceptedDigests) -> Result<Dig
 }
 
 fn parse_field(field: &str) -> Result<Vec<crate::scheme::rfc9421::sf::Member<'_>>> {
-    if field.len() > MAX_FIELD_LEN {
-        return Err(Error::new(
+    use crate::scheme::rfc9421::sf::{self, Limits, SfError};
+    // A digest field names a few algorithms; the bounds stop a flood before it is parsed.
+    const LIMITS: Limits = Limits {
+        bytes: MAX_FIELD_LEN,
+        members: 16,
+        items: 16,
+        params: 16,
+    };
+    sf::parse_dict(field, LIMITS).map_err(|e| match e {
+        SfError::TooLarge(_) => Error::new(
             ErrorCode::TooLarge,
-            "Content-Digest is too long",
-        ));
-    }
-    crate::scheme::rfc9421::sf::parse_dict(field)
-        .map_err(|_| Error::malformed("Content-Digest is not a structured-field dictionary"))
+            "Content-Digest is too long or has too many members or parameters",
+        ),
+        SfError::Invalid => Error::malformed("Content-Digest is not a structured-field dictionary"),
+    })
 }
 
 fn member_bytes<'m>(

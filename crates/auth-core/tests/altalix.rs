@@ -267,3 +267,14 @@ fn interop_openssl_verifies_our_signature_and_urllib_decodes_our_url() {
     let decoded = common::run_python(&py, script, &[&url], b"");
     assert_eq!(String::from_utf8(decoded).unwrap(), signed.json);
 }
+
+/// Issue #9 finding 14: the payload must be a JSON object; serde would also read an array
+/// of the fields in declaration order.
+#[test]
+fn payload_must_be_a_json_object() {
+    let b64 = auth_core::encoding::b64_encode;
+    let array =
+        format!(r#"["BTC","EUR","bc1qexample","085","{KEY_ID}","2024-01-01T00:00:00Z","25",null]"#);
+    let e = altalix::parse(&b64(array.as_bytes()), &b64(&[1u8; 256])).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Malformed, "{e}");
+}

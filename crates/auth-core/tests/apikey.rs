@@ -211,3 +211,22 @@ proptest! {
         }
     }
 }
+
+/// Issue #9 finding 13: Debug of a presented key shows its hint, never the key.
+#[test]
+fn debug_of_a_presented_key_hides_it() {
+    let rng = SystemRandom::new();
+    let k = apikey::generate(&prefix(), Environment::Live, &rng).unwrap();
+    let text = k.expose();
+    let random = text.split('_').nth(2).unwrap();
+    let p = apikey::parse(text, &prefix()).unwrap();
+    let shown = format!("{p:?}");
+    assert!(!shown.contains(text), "{shown}");
+    assert!(!shown.contains(random), "{shown}");
+    assert!(shown.contains("pa_live_"), "the hint stays: {shown}");
+    let foreign = "dGhpcyBpcyBhIHFyZWRvIGtleSBmb3IgdGVzdHM=";
+    let p = apikey::parse(foreign, &prefix()).unwrap();
+    let shown = format!("{p:?}");
+    assert!(!shown.contains(foreign), "{shown}");
+    assert!(!shown.contains("dGhpcyBp"), "{shown}");
+}

@@ -817,3 +817,44 @@ fn every_bit_of_the_signature_blob_and_license_matters() {
         }
     }
 }
+
+/// Issue #9 finding 14: manifests, developer certificates and licensing settings must be
+/// JSON objects; serde-derived structs would otherwise read an array field by field.
+#[test]
+fn json_arrays_are_refused_where_objects_are_required() {
+    let s = setup();
+    for bad in [
+        r#"["com.example.x","x","1"]"#,
+        r#"["com.example.x","x","1",null]"#,
+        " \n\t[\"com.example.x\",\"x\",\"1\"]",
+    ] {
+        let e = AppManifest::from_json(bad).unwrap_err();
+        assert_eq!(
+            (e.code(), e.error().code()),
+            (ActyxCode::ManifestInvalid, ErrorCode::Malformed),
+            "{bad}"
+        );
+    }
+    let sig = b64_encode(s.cert.ax_signature());
+    for bad in [
+        format!(r#"[null,"{DEV_PUBLIC}",["com.actyx.*","com.example.*"],"{sig}"]"#),
+        format!(r#" [null,"{DEV_PUBLIC}",["com.actyx.*","com.example.*"],"{sig}"]"#),
+    ] {
+        assert_eq!(
+            DeveloperCertificate::from_json(&bad).unwrap_err().code(),
+            ErrorCode::Malformed,
+            "{bad}"
+        );
+    }
+    // The object forms of the same content are fine.
+    AppManifest::from_json(r#"{"appId":"com.example.x","displayName":"x","version":"1"}"#).unwrap();
+    let json = s.cert.to_json(None).unwrap();
+    DeveloperCertificate::from_json(&json).unwrap();
+    assert_eq!(
+        Licensing::from_json(r#"["development"]"#)
+            .unwrap_err()
+            .code(),
+        ErrorCode::Malformed
+    );
+    Licensing::from_json(r#"{"node":"development"}"#).unwrap();
+}

@@ -720,6 +720,32 @@ fn cases() -> Vec<Case> {
             code: Invalid,
         },
     ];
+    // Issue #9 finding 14: RFC 7515 section 5.2 and RFC 7519 section 7.2 require JSON
+    // objects; serde-derived structs would read these arrays field by field.
+    v.push(Case {
+        name: "header is a JSON array",
+        token: forge(r#"["HS256"]"#, &good_claims()),
+        verifier: hs_verifier,
+        code: Invalid,
+    });
+    v.push(Case {
+        name: "header is a JSON array with whitespace before it",
+        token: forge(" \n[\"HS256\",null,\"JWT\"]", &good_claims()),
+        verifier: hs_verifier,
+        code: Invalid,
+    });
+    v.push(Case {
+        name: "claims set is a JSON array",
+        token: forge(
+            HS,
+            &format!(
+                r#"[null,null,null,{},null,{NOW},null,"p1",null]"#,
+                NOW + 900
+            ),
+        ),
+        verifier: hs_verifier,
+        code: Invalid,
+    });
     // The typ rule for user tokens refuses plain JWTs.
     v.push(Case {
         name: "plain JWT where a typed token is required",
@@ -769,4 +795,37 @@ fn attack_suite_rejects_every_case_with_the_right_code() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     eprintln!("{} attack cases rejected", cases.len());
+}
+
+/// Issue #9 finding 16: RS256 tokens from 4096-bit keys carry a 512-byte signature (683
+/// Base64url characters) and must not be refused by a size bound.
+#[test]
+fn rs256_tokens_from_4096_bit_keys_verify() {
+    let rng = SystemRandom::new();
+    let private = auth_core::keys::generate_rsa(4096, &rng).unwrap();
+    for alg in [Algorithm::RS256, Algorithm::PS256] {
+        let token = JwtSigner::new(&private, alg, &rng)
+            .unwrap()
+            .sign(
+                &serde_json::json!({"clientId":"p1","iat":NOW,"exp":NOW + 900}),
+                &rng,
+            )
+            .unwrap();
+        assert_eq!(sig_of(&token).len(), 683, "{alg}");
+        let v = JwtVerifier::new(
+            vec![JwtKey::public(&private.public_key(), alg).unwrap()],
+            JwtPolicy::default(),
+        )
+        .unwrap();
+        let ok = v
+            .verify(&token, now())
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(ok.client_id(), Some("p1"));
+        // One more signature character is still refused.
+        let longer = format!("{token}A");
+        assert_eq!(
+            v.verify(&longer, now()).unwrap_err().code(),
+            ErrorCode::InvalidToken
+        );
+    }
 }

@@ -209,3 +209,25 @@ proptest! {
         let _ = PublicKey::from_der(&bad);
     }
 }
+
+/// Issue #9 finding 14: a JWK is a JSON object (RFC 7517 section 4); serde would also read
+/// an array of the members in declaration order.
+#[test]
+fn jwk_must_be_a_json_object() {
+    let key = keys::generate_ed25519(&SystemRandom::new())
+        .unwrap()
+        .public_key();
+    let jwk = key.to_jwk();
+    let x = jwk.x.clone().unwrap();
+    keys::jwk::Jwk::from_json(&jwk.to_json()).unwrap();
+    for bad in [
+        format!(r#"["OKP","Ed25519",null,null,"{x}",null,null,null]"#),
+        format!(r#" ["OKP","Ed25519",null,null,"{x}",null,null,null,null]"#),
+    ] {
+        assert_eq!(
+            keys::jwk::Jwk::from_json(&bad).unwrap_err().code(),
+            ErrorCode::Malformed,
+            "{bad}"
+        );
+    }
+}

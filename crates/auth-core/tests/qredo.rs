@@ -63,7 +63,7 @@ fn check(
     let req = Request::from_uri(method, url, headers, body).unwrap();
     let parsed = qredo::parse(&req)?;
     assert_eq!(parsed.api_key(), "partner-api-key");
-    qredo::verify(&req, &parsed, key, policy, now)
+    qredo::verify(&req, &parsed, key, policy, now).map(|v| v.freshness())
 }
 
 fn vector_now(v: &Value) -> UnixTime {
@@ -530,4 +530,89 @@ fn interop_with_openssl_dgst_both_directions() {
                 .unwrap()
             )
     ));
+}
+
+/// Issue #9 findings 3 and 12: the replay identifier of a verified request is the SHA-256 of
+/// the exact signed bytes (`value || full_url || body`), so the same signed bytes presented
+/// once as `x-timestamp` and once as `x-nonce` map to one identifier, not two key spaces.
+#[test]
+fn timestamp_and_nonce_modes_share_one_replay_identifier() {
+    let key = public_key();
+    let signer = signing_key();
+    let url = "https://api.qredo.network/api/v1/p/company/search?x=1";
+    let body = br#"{"name":"acme"}"#;
+    let t = 1_700_000_000u64;
+    let now = UnixTime::from_secs(t);
+    let signed = qredo::sign(
+        &TargetUri::parse(url).unwrap(),
+        body,
+        Freshness::Timestamp(t),
+        &signer,
+        &SystemRandom::new(),
+    )
+    .unwrap();
+    let value = t.to_string();
+    let id = |freshness_header: &str| {
+        let h = [
+            ("x-api-key", "partner-api-key"),
+            (freshness_header, value.as_str()),
+            ("x-sign", signed.sign.as_str()),
+        ];
+        let req = Request::from_uri("POST", url, &h, body).unwrap();
+        let parsed = qredo::parse(&req).unwrap();
+        qredo::verify(&req, &parsed, &key, &policy(), now)
+            .unwrap()
+            .content_digest_for_replay()
+    };
+    let as_timestamp = id("x-timestamp");
+    let as_nonce = id("x-nonce");
+    assert_eq!(as_timestamp, as_nonce, "one signed message, one identifier");
+    let mut signed_bytes = Vec::new();
+    qredo::write_string_to_sign(
+        &value,
+        &TargetUri::parse(url).unwrap(),
+        body,
+        &mut signed_bytes,
+    );
+    let want = ring::digest::digest(&ring::digest::SHA256, &signed_bytes);
+    assert_eq!(&as_timestamp[..], want.as_ref());
+}
+
+/// Issue #9 finding 16: an empty `x-sign` is a malformed request, not a signature mismatch.
+#[test]
+fn empty_x_sign_is_malformed() {
+    for sign in ["", "  "] {
+        let h = [
+            ("x-api-key", "partner-api-key"),
+            ("x-timestamp", "1700000000"),
+            ("x-sign", sign),
+        ];
+        let req = Request::from_uri("GET", "https://api.qredo.network/x", &h, b"").unwrap();
+        let e = qredo::parse(&req).unwrap_err();
+        assert_eq!(
+            (e.reason, e.error.code()),
+            (Reason::Signature, ErrorCode::Malformed),
+            "{sign:?}: {e}"
+        );
+    }
+}
+
+/// Issue #9 finding 13: Debug of a parsed request does not print the API key.
+#[test]
+fn debug_of_a_parsed_request_hides_the_api_key() {
+    let secret_key = "c2VjcmV0LXFyZWRvLWFwaS1rZXktdGV4dA==";
+    let h = [
+        ("x-api-key", secret_key),
+        ("x-timestamp", "1700000000"),
+        ("x-sign", "AAAA"),
+    ];
+    let req = Request::from_uri("GET", "https://api.qredo.network/x", &h, b"").unwrap();
+    let parsed = qredo::parse(&req).unwrap();
+    let text = format!("{parsed:?}");
+    assert!(!text.contains(secret_key), "{text}");
+    assert!(!text.contains("c2VjcmV0"), "{text}");
+    assert!(
+        text.contains("1700000000"),
+        "the timestamp is not secret: {text}"
+    );
 }

@@ -819,3 +819,184 @@ fn streamed_bodies_defer_the_digest_check() {
     dv.update(b"ed!");
     assert_eq!(dv.finish().unwrap_err().code(), ErrorCode::DigestMismatch);
 }
+
+/// Issue #9 finding 8: the structured-field parser stops at its bounds (members, duplicate
+/// keys included; inner-list items; parameters) before it parses further, so its cost is
+/// linear and a flood is refused as `TooLarge` by count. Checked by behaviour, not timing:
+/// input past the bound is never looked at (a syntax error there does not surface).
+#[test]
+fn structured_field_bounds_are_enforced_by_count() {
+    let (sk, _) = ed25519();
+    let lax = VerifyPolicy::default()
+        .danger_require_only(vec![])
+        .with_nonce(NonceRequirement::Optional);
+    let r = Request::from_uri("GET", "https://a.example/", &[], b"").unwrap();
+    let spec = SignatureSpec::new("sig1", vec![Component::method()], NOW).unwrap();
+    let s = rfc9421::sign(&Message::Request(&r), &spec, &sk, &SystemRandom::new()).unwrap();
+    let (input, sig) = (s.signature_input, s.signature);
+    let parse = |input: &str, sig: &str| {
+        let h = [("Signature-Input", input), ("Signature", sig)];
+        let r = Request::from_uri("GET", "https://a.example/", &h, b"").unwrap();
+        rfc9421::parse(&Message::Request(&r), &lax).map(|_| ())
+    };
+    let too_large = |input: &str, sig: &str, what: &str| {
+        let e = parse(input, sig).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::TooLarge, "{what}: {e}");
+    };
+    let others = |k: usize| (0..k).map(|i| format!("s{i}=()")).collect::<Vec<_>>();
+    parse(&input, &sig).unwrap();
+
+    // Members: up to the bound parse, one more is refused, and so is a 16 KiB dictionary.
+    let n = rfc9421::MAX_LABELS;
+    let at_bound = [vec![input.clone()], others(n - 1)].concat().join(", ");
+    parse(&at_bound, &sig).unwrap();
+    let over = [vec![input.clone()], others(n)].concat().join(", ");
+    too_large(&over, &sig, "one member too many");
+    let mut big = input.clone();
+    for i in 0.. {
+        let m = format!(", m{i}=()");
+        if big.len() + m.len() > rfc9421::MAX_FIELD_LEN {
+            break;
+        }
+        big.push_str(&m);
+    }
+    too_large(&big, &sig, "16 KiB of members");
+    // Members past the bound are not parsed: a syntax error there is not reached.
+    too_large(
+        &format!("{over}, !!not-a-member!!"),
+        &sig,
+        "garbage past the bound",
+    );
+    // Duplicate keys count: a repeated label collapses to one member but costs a parse each.
+    let dups = vec![input.clone(); n + 1].join(", ");
+    too_large(&dups, &sig, "repeated Signature-Input label");
+    let dups = vec![sig.clone(); n + 1].join(", ");
+    too_large(&input, &dups, "repeated Signature label");
+
+    // Parameters: a flood of unregistered ones, and one past the bound.
+    let flood: String = (0..2000).map(|i| format!(";p{i}")).collect();
+    too_large(&format!("{input}{flood}"), &sig, "2000 parameters");
+    // `input` carries `created`: the bound allows MAX_PARAMETERS - 1 more.
+    let fill: String = (0..rfc9421::MAX_PARAMETERS - 1)
+        .map(|i| format!(";p{i}"))
+        .collect();
+    parse(&format!("{input}{fill}"), &sig).unwrap();
+    too_large(&format!("{input}{fill};px"), &sig, "one parameter too many");
+    too_large(
+        &format!("{input}{fill};px;!!"),
+        &sig,
+        "garbage past the parameter bound",
+    );
+
+    // Inner-list items: past MAX_COMPONENTS the parser stops before the syntax error.
+    let items = vec!["\"@method\""; rfc9421::MAX_COMPONENTS + 1].join(" ");
+    too_large(
+        &format!("sig1=({items} !!);created=1"),
+        &sig,
+        "items past the bound",
+    );
+
+    // Content-Digest takes the same parser and bounds.
+    let body = b"x";
+    let digest =
+        auth_core::content_digest::create(body, auth_core::content_digest::DigestAlgorithm::Sha256);
+    auth_core::content_digest::verify(&digest, body, Default::default()).unwrap();
+    let flooded = [vec![digest.clone()], others(n)].concat().join(", ");
+    assert_eq!(
+        auth_core::content_digest::verify(&flooded, body, Default::default())
+            .unwrap_err()
+            .code(),
+        ErrorCode::TooLarge
+    );
+}
+
+/// P-256 group order n, big-endian.
+const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// `n - s` for 0 < s < n (256-bit big-endian subtraction).
+fn p256_negate(s: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut d = i16::from(P256_N[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        out[i] = d as u8;
+    }
+    assert_eq!(borrow, 0);
+    out
+}
+
+/// Issue #9 finding 12: ECDSA signatures are malleable, `(r, n - s)` verifies as well as
+/// `(r, s)`. With nonces optional the replay identifier must not be the signature's bytes:
+/// both twins verify and map to one identifier (the digest of the signed content + keyid).
+#[test]
+fn ecdsa_twin_signature_has_the_same_replay_identifier() {
+    let rng = SystemRandom::new();
+    let read = |n: &str| std::fs::read_to_string(keys_dir().join(n)).unwrap();
+    let alg = SignatureAlgorithm::EcdsaP256Sha256;
+    let sk = SigningKey::new(
+        &PrivateKey::from_pem(&read("test-key-ecc-p256.pem")).unwrap(),
+        alg,
+        &rng,
+    )
+    .unwrap();
+    let vk = VerifyingKey::new(
+        &PublicKey::from_pem(&read("test-key-ecc-p256.pub.pem")).unwrap(),
+        alg,
+    )
+    .unwrap();
+    let policy = VerifyPolicy::default().with_nonce(NonceRequirement::Optional);
+    let url = "https://a.example/orders?x=1";
+    let sign = |created: UnixTime| {
+        let r = Request::from_uri("GET", url, &[], b"").unwrap();
+        let spec = SignatureSpec::new(
+            "sig1",
+            vec![Component::method(), Component::target_uri()],
+            created,
+        )
+        .unwrap()
+        .keyid("p256")
+        .unwrap();
+        rfc9421::sign(&Message::Request(&r), &spec, &sk, &rng).unwrap()
+    };
+    let s = sign(NOW);
+    let raw = auth_core::encoding::b64_decode(
+        s.signature
+            .trim_start_matches("sig1=:")
+            .trim_end_matches(':'),
+        "sig",
+    )
+    .unwrap();
+    assert_eq!(raw.len(), 64);
+    let mut twin = raw[..32].to_vec();
+    twin.extend_from_slice(&p256_negate(&raw[32..]));
+    let twin_field = format!("sig1=:{}:", auth_core::encoding::b64_encode(&twin));
+    // What a replay store would record for each presentation.
+    let replay_id = |input: &str, sig: &str| {
+        let h = [("Signature-Input", input), ("Signature", sig)];
+        let r = Request::from_uri("GET", url, &h, b"").unwrap();
+        let m = Message::Request(&r);
+        let p = rfc9421::parse(&m, &policy).unwrap();
+        let v = rfc9421::verify(&m, &p, &vk, &policy, NOW).unwrap();
+        assert_eq!(
+            v.replay_key(),
+            None,
+            "no nonce: only the content can identify it"
+        );
+        (p.signature().to_vec(), v.content_digest_for_replay())
+    };
+    let (sig_a, id_a) = replay_id(&s.signature_input, &s.signature);
+    let (sig_b, id_b) = replay_id(&s.signature_input, &twin_field);
+    assert_ne!(sig_a, sig_b, "the twin is another encoding");
+    assert_eq!(id_a, id_b, "both twins must map to one replay identifier");
+    // Other signed content (another `created`) is another identifier.
+    let later = sign(NOW.saturating_add(Duration::from_secs(1)));
+    let (_, id_c) = replay_id(&later.signature_input, &later.signature);
+    assert_ne!(id_a, id_c);
+}

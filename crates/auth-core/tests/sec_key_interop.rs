@@ -284,3 +284,53 @@ process.stdout.write(out.toString('utf8'));
     let out = common::run_node(&node_path, script, &[&pem, &sig], b"");
     assert_eq!(out, sec_key::hash("085", &ts).unwrap());
 }
+
+/// Issue #9 finding 15: providers send the response signature as `<Base64>|<hash>` (the SDKs
+/// split on `|`); the partner side accepts that form and checks the hash part too.
+/// PROTOCOLS.md vector: partner `085`, timestamp `1649021507` gives the hash below.
+#[test]
+fn response_signature_in_the_provider_form_with_its_hash_verifies() {
+    const HASH: &str = "3dd7a3cd3977d6a12f3e4f9b79cb111756603f860d5ff894a4b93434e20d8833";
+    let (pid, ts) = ("085", "1649021507");
+    assert_eq!(sec_key::hash(pid, ts).unwrap(), HASH.as_bytes());
+    let rng = SystemRandom::new();
+    let public = PublicKey::from_smile_base64(&api_key()).unwrap();
+    let signer = RsaRawSigner::new_for_legacy_use_only(provider_key()).unwrap();
+    let sig = sec_key::sign_response_for_legacy_use_only(&signer, pid, ts, &rng).unwrap();
+    // The bare form keeps working.
+    sec_key::verify_response(&public, pid, ts, &sig).unwrap();
+    // The provider form, also with Ruby's line breaks in the Base64 part.
+    let wrapped: String = sig
+        .as_bytes()
+        .chunks(60)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect();
+    for good in [format!("{sig}|{HASH}"), format!("{wrapped}|{HASH}")] {
+        sec_key::verify_response(&public, pid, ts, &good).unwrap_or_else(|e| panic!("{e}"));
+    }
+    // The hash part is checked: another hash, a truncated one, an empty one.
+    let mut other = HASH.to_owned();
+    other.replace_range(63.., "4");
+    for bad in [
+        format!("{sig}|{other}"),
+        format!("{sig}|{}", &HASH[..63]),
+        format!("{sig}|"),
+        format!("{sig}|{}", HASH.to_uppercase()),
+    ] {
+        assert_eq!(
+            sec_key::verify_response(&public, pid, ts, &bad)
+                .unwrap_err()
+                .code(),
+            ErrorCode::SignatureMismatch,
+            "{bad}"
+        );
+    }
+    // Another partner's response with a correct-looking hash still fails on the signature.
+    let other_sig = sec_key::sign_response_for_legacy_use_only(&signer, "086", ts, &rng).unwrap();
+    assert_eq!(
+        sec_key::verify_response(&public, pid, ts, &format!("{other_sig}|{HASH}"))
+            .unwrap_err()
+            .code(),
+        ErrorCode::SignatureMismatch
+    );
+}

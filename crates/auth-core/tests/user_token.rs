@@ -281,3 +281,37 @@ proptest! {
         }
     }
 }
+
+/// Issue #9 finding 13: Debug of an issued token shows its ID and expiry, not the token.
+#[test]
+fn debug_of_an_issued_token_hides_it() {
+    let t = issuer()
+        .issue(
+            &partner(),
+            &["user:rate"],
+            now().saturating_add(mins(5)),
+            now(),
+            &SystemRandom::new(),
+        )
+        .unwrap();
+    let shown = format!("{t:?}");
+    let signature = t.access_token.rsplit('.').next().unwrap();
+    assert!(!shown.contains(&t.access_token), "{shown}");
+    assert!(!shown.contains(signature), "{shown}");
+    assert!(shown.contains(&t.jti), "the ID is not secret: {shown}");
+}
+
+/// Issue #9 finding 14: the session request body must be a JSON object.
+#[test]
+fn a_session_request_must_be_a_json_object() {
+    for bad in [
+        r#"[["user:rate"],"2023-11-14T22:18:20Z"]"#,
+        r#"  [["user:rate"],"2023-11-14T22:18:20Z"]"#,
+    ] {
+        assert_eq!(
+            SessionRequest::from_json(bad).unwrap_err().code(),
+            ErrorCode::Malformed,
+            "{bad}"
+        );
+    }
+}

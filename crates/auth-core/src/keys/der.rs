@@ -122,7 +122,9 @@ fn bad(msg: &'static str) -> Error {
 
 /// Encodes one TLV element.
 pub(crate) fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(contents.len() + 5);
+    // Tag, length octets (at most 1 + 8) and contents: the output never reallocates, which
+    // would leave a copy of secret contents behind.
+    let mut out = Vec::with_capacity(contents.len() + 10);
     out.push(tag);
     let len = contents.len();
     if len < 0x80 {
@@ -137,9 +139,10 @@ pub(crate) fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Encodes a SEQUENCE of already-encoded elements.
+/// Encodes a SEQUENCE of already-encoded elements. The joined contents are wiped: private
+/// keys (PKCS#8, SEC1) are built with this.
 pub(crate) fn sequence(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(TAG_SEQUENCE, &parts.concat())
+    tlv(TAG_SEQUENCE, &zeroize::Zeroizing::new(parts.concat()))
 }
 
 /// Encodes a non-negative INTEGER from big-endian magnitude bytes.

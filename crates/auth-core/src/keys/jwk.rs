@@ -35,9 +35,14 @@ pub struct Jwk {
     /// Intended algorithm, if stated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
-    /// Private exponent / scalar: must be absent; present only to refuse it.
-    #[serde(skip_serializing, default)]
-    d: Option<serde_json::Value>,
+    /// Whether a private exponent / scalar (`d`) was sent: only its presence is read, so the
+    /// private value is never copied out of the input, and the JWK is refused.
+    #[serde(skip_serializing, default, deserialize_with = "present")]
+    d: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 impl Jwk {
@@ -46,10 +51,14 @@ impl Jwk {
         if text.len() > MAX_JWK_TEXT {
             return Err(Error::malformed("JWK text is too large"));
         }
+        // RFC 7517 section 4: a JWK is a JSON object (serde would also read an array).
+        if !crate::scheme::is_json_object(text.as_bytes()) {
+            return Err(Error::malformed("a JWK must be a JSON object"));
+        }
         let jwk: Jwk = serde_json::from_str(text).map_err(|e| {
             Error::malformed(format!("JWK is not valid JSON of the expected shape: {e}"))
         })?;
-        if jwk.d.is_some() {
+        if jwk.d {
             return Err(Error::invalid_key(
                 "this JWK contains a private key (`d`); publish only the public members",
             ));
@@ -112,7 +121,7 @@ impl PublicKey {
             y: None,
             kid: None,
             alg: None,
-            d: None,
+            d: false,
         };
         match self {
             Self::Rsa(k) => {

@@ -6,8 +6,10 @@ use super::der::{self, Reader};
 use crate::encoding::b64_decode_lenient;
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
+use base64::Engine as _;
 use ring::signature::KeyPair as _;
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// Largest PEM or DER input we look at (a 4096-bit PKCS#1 key is about 3.3 KB of PEM).
 pub const MAX_KEY_TEXT: usize = 16 * 1024;
@@ -302,12 +304,12 @@ impl PrivateKey {
     /// From PEM text: `RSA PRIVATE KEY` (PKCS#1), `PRIVATE KEY` (PKCS#8) or
     /// `EC PRIVATE KEY` (SEC1). Other blocks (such as `EC PARAMETERS`) are skipped.
     pub fn from_pem(text: &str) -> Result<Self> {
-        let block = pem_block(text, &["RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY"])?;
-        let der = SecretBytes::from_slice(block.contents());
-        match block.tag() {
-            "RSA PRIVATE KEY" => Self::from_pkcs1_der(der.expose()),
-            "EC PRIVATE KEY" => Self::from_sec1_der(der.expose()),
-            _ => Self::from_pkcs8_der(der.expose()),
+        let (tag, der) =
+            pem_secret_block(text, &["RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY"])?;
+        match tag {
+            "RSA PRIVATE KEY" => Self::from_pkcs1_der(&der),
+            "EC PRIVATE KEY" => Self::from_sec1_der(&der),
+            _ => Self::from_pkcs8_der(&der),
         }
     }
 
@@ -507,25 +509,150 @@ impl PrivateKey {
 
     /// PKCS#8 PEM (`BEGIN PRIVATE KEY`).
     pub fn to_pkcs8_pem(&self) -> SecretBytes {
-        SecretBytes::new(
-            pem_encode("PRIVATE KEY", self.to_pkcs8_der().expose().to_vec()).into_bytes(),
-        )
+        pem_encode_secret("PRIVATE KEY", self.to_pkcs8_der().expose())
     }
 
     /// The traditional PEM form: PKCS#1 `RSA PRIVATE KEY` for RSA, SEC1 `EC PRIVATE KEY` for
     /// P-256; Ed25519 has none and gets PKCS#8.
     pub fn to_traditional_pem(&self) -> SecretBytes {
-        let (label, der) = match &self.0 {
-            PrivateMaterial::Rsa { pkcs1, .. } => ("RSA PRIVATE KEY", pkcs1.expose().to_vec()),
-            PrivateMaterial::EcP256 { scalar, public } => (
+        match &self.0 {
+            PrivateMaterial::Rsa { pkcs1, .. } => {
+                pem_encode_secret("RSA PRIVATE KEY", pkcs1.expose())
+            }
+            PrivateMaterial::EcP256 { scalar, public } => pem_encode_secret(
                 "EC PRIVATE KEY",
-                self.sec1_der(scalar, public, true).expose().to_vec(),
+                self.sec1_der(scalar, public, true).expose(),
             ),
-            PrivateMaterial::Ed25519 { .. } => return self.to_pkcs8_pem(),
-        };
-        let der = zeroize::Zeroizing::new(der);
-        SecretBytes::new(pem_encode(label, der.to_vec()).into_bytes())
+            PrivateMaterial::Ed25519 { .. } => self.to_pkcs8_pem(),
+        }
     }
+}
+
+/// The one block labelled with one of `labels` in `text`, its DER decoded into memory that
+/// is wiped on drop. The `pem` crate leaves the decoded DER and a whitespace-free copy of
+/// its Base64 in freed memory, so private keys are read here, with its framing (checked
+/// against it by a differential test): `-----BEGIN L-----`, optional `Name: value` header
+/// lines ended by a blank line, Base64 with whitespace anywhere, `-----END L-----`. Every
+/// block must be well formed; other labels (`EC PARAMETERS`) are skipped.
+fn pem_secret_block(
+    text: &str,
+    labels: &[&'static str],
+) -> Result<(&'static str, Zeroizing<Vec<u8>>)> {
+    if text.len() > MAX_KEY_TEXT {
+        return Err(Error::invalid_key("key text is too large"));
+    }
+    if text.contains("ENCRYPTED") {
+        return Err(Error::invalid_key(
+            "encrypted PEM keys are not supported; decrypt first (openssl pkey -in key.pem -out plain.pem)",
+        ));
+    }
+    let bad = || Error::invalid_key("not valid PEM: a block's framing or Base64 is damaged");
+    let mut found: Option<(&'static str, Zeroizing<Vec<u8>>)> = None;
+    let mut rest = text.trim();
+    // Like the pem crate, stop quietly at the first BEGIN that has no complete block after it.
+    while let Some(block) = next_pem_block(rest) {
+        rest = block.rest;
+        if block.label.is_empty() || block.label != block.end_label {
+            return Err(bad());
+        }
+        let data = match split_pem_headers(block.payload) {
+            Some((headers, data)) if headers.lines().all(|l| l.contains(':')) => data,
+            Some(_) => return Err(bad()),
+            None => block.payload,
+        };
+        // Capacities are exact upper bounds, so neither buffer reallocates and leaves a copy.
+        let mut b64 = Zeroizing::new(String::with_capacity(data.len()));
+        b64.extend(data.chars().filter(|c| !c.is_whitespace()));
+        let mut der = Zeroizing::new(Vec::with_capacity(b64.len().div_ceil(4) * 3));
+        base64::engine::general_purpose::STANDARD
+            .decode_vec(b64.as_bytes(), &mut der)
+            .map_err(|_| bad())?;
+        if let Some(label) = labels.iter().find(|l| **l == block.label) {
+            if found.is_some() {
+                return Err(Error::invalid_key(
+                    "more than one key in the PEM text; give one key",
+                ));
+            }
+            found = Some((label, der));
+        }
+    }
+    found.ok_or_else(|| {
+        Error::invalid_key(format!(
+            "no PEM block labelled {} found",
+            labels.join(" or ")
+        ))
+    })
+}
+
+struct PemBlock<'t> {
+    label: &'t str,
+    payload: &'t str,
+    end_label: &'t str,
+    rest: &'t str,
+}
+
+/// The next `-----BEGIN L-----` ... `-----END L'-----` in `text` (the pem crate's framing).
+fn next_pem_block(text: &str) -> Option<PemBlock<'_>> {
+    let (after_begin, _) = read_until(text, "-----BEGIN ")?;
+    let (body, label) = read_until(after_begin, "-----")?;
+    let (after_end, payload) = read_until(skip_pem_whitespace(body), "-----END ")?;
+    let (rest, end_label) = read_until(after_end, "-----")?;
+    Some(PemBlock {
+        label,
+        payload,
+        end_label,
+        rest: skip_pem_whitespace(rest),
+    })
+}
+
+fn skip_pem_whitespace(s: &str) -> &str {
+    s.trim_start_matches([' ', '\t', '\n', '\r'])
+}
+
+/// `(after, before)` the first match of `marker` in `input`, with the pem crate's matcher
+/// (which, on a mismatch, does not retry the current byte as the marker's start), so both
+/// find the same blocks. Markers are ASCII, so every split is on a character boundary.
+fn read_until<'a>(input: &'a str, marker: &str) -> Option<(&'a str, &'a str)> {
+    let (b, m) = (input.as_bytes(), marker.as_bytes());
+    let (mut index, mut found) = (0, 0);
+    while b.len() - index >= m.len() - found {
+        if b[index] == m[found] {
+            found += 1;
+        } else {
+            found = 0;
+        }
+        index += 1;
+        if found == m.len() {
+            return Some((&input[index..], &input[..index - found]));
+        }
+    }
+    None
+}
+
+/// Whether `payload` has header lines: `(headers, data)` split at the first blank line.
+fn split_pem_headers(payload: &str) -> Option<(&str, &str)> {
+    read_until(payload, "\n\n")
+        .or_else(|| read_until(payload, "\r\n\r\n"))
+        .map(|(data, headers)| (headers, data))
+}
+
+/// PEM text (64-column Base64, LF line ends, as the `pem` crate writes it) of secret DER,
+/// built only in memory that is wiped: the crate's encoder leaves a Base64 copy behind.
+fn pem_encode_secret(label: &str, der: &[u8]) -> SecretBytes {
+    let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(der));
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 1 + 2 * label.len() + 32);
+    out.push_str("-----BEGIN ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        // Base64 is ASCII, so every chunk is UTF-8.
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    SecretBytes::new(out.into_bytes())
 }
 
 fn pem_block(text: &str, labels: &[&str]) -> Result<pem::Pem> {
@@ -560,4 +687,75 @@ fn pem_encode(label: &str, der: Vec<u8>) -> String {
         &block,
         pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    const LABELS: &[&str] = &["RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY"];
+
+    /// What the pem crate makes of `text`, under the same rules as `pem_secret_block`.
+    fn with_pem_crate(text: &str) -> Option<(String, Vec<u8>)> {
+        let blocks = pem::parse_many(text.trim()).ok()?;
+        let mut keys = blocks.into_iter().filter(|b| LABELS.contains(&b.tag()));
+        let key = keys.next()?;
+        if keys.next().is_some() {
+            return None;
+        }
+        Some((key.tag().to_owned(), key.into_contents()))
+    }
+
+    fn same_as_pem_crate(text: &str) {
+        let ours = pem_secret_block(text, LABELS)
+            .ok()
+            .map(|(l, d)| (l.to_owned(), d.to_vec()));
+        assert_eq!(ours, with_pem_crate(text), "{text:?}");
+    }
+
+    #[test]
+    fn agrees_with_the_pem_crate_on_examples() {
+        let der = [0x30u8, 0x03, 0x02, 0x01, 0x00];
+        let key =
+            String::from_utf8(pem_encode_secret("PRIVATE KEY", &der).expose().to_vec()).unwrap();
+        assert_eq!(key, pem_encode("PRIVATE KEY", der.to_vec()));
+        for text in [
+            key.clone(),
+            key.replace('\n', "\r\n"),
+            format!("  \n{key}\n\n"),
+            format!(
+                "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n{key}"
+            ),
+            format!("{key}{key}"),
+            key.replace("-----END PRIVATE KEY", "-----END RSA PRIVATE KEY"),
+            key.replace("MAMCAQA=", "MAMC AQA="),
+            key.replace("MAMCAQA=", "MAMCAQA"),
+            key.replace("-----\nMAM", "-----\nProc-Type: 4\n\nMAM"),
+            key.replace("-----\nMAM", "-----\nno colon\n\nMAM"),
+            key.replace("-----END PRIVATE KEY-----", ""),
+            "-----BEGIN -----\nMAMCAQA=\n-----END -----\n".to_owned(),
+            format!("garbage before {key} garbage after"),
+            String::new(),
+        ] {
+            same_as_pem_crate(&text);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_the_pem_crate(
+            der in proptest::collection::vec(any::<u8>(), 0..64),
+            label in prop_oneof![Just("PRIVATE KEY"), Just("EC PRIVATE KEY"), Just("EC PARAMETERS")],
+            cut in any::<prop::sample::Index>(),
+            insert in "[- A-Za-z0-9:\r\n=+/]{0,6}",
+        ) {
+            let text = String::from_utf8(pem_encode_secret(label, &der).expose().to_vec()).unwrap();
+            let at = cut.index(text.len() + 1);
+            let mutated = format!("{}{insert}{}", &text[..at], &text[at..]);
+            same_as_pem_crate(&text);
+            same_as_pem_crate(&mutated);
+        }
+    }
 }

@@ -272,6 +272,9 @@ pub fn parse(payload_param: &str, signature_param: &str) -> Result<ParsedPayload
     if signature.is_empty() || signature.len() > 1024 {
         return Err(Error::malformed("the signature has an impossible length"));
     }
+    if !super::is_json_object(&json) {
+        return Err(Error::malformed("the payload must be a JSON object"));
+    }
     let wire: Wire = serde_json::from_slice(&json).map_err(|_| {
         Error::malformed(
             "the payload is not the expected JSON object (sell_currency, buy_currency, address, \

@@ -236,13 +236,26 @@ pub fn sign(
     })
 }
 
-/// A Qredo request pulled apart, not yet verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A Qredo request pulled apart, not yet verified. Debug does not show the API key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ParsedQredo<'a> {
     api_key: &'a str,
     freshness: Freshness,
     freshness_text: &'a str,
     signature: Vec<u8>,
+}
+
+impl fmt::Debug for ParsedQredo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParsedQredo")
+            .field(
+                "api_key",
+                &format_args!("[redacted, {} bytes]", self.api_key.len()),
+            )
+            .field("freshness", &self.freshness)
+            .field("signature_len", &self.signature.len())
+            .finish()
+    }
 }
 
 impl<'a> ParsedQredo<'a> {
@@ -259,7 +272,9 @@ impl<'a> ParsedQredo<'a> {
     /// A replay nonce for a timestamped request (hex SHA-256 of the signature): the method
     /// is not signed and a timestamp stays valid for the whole window, so record this in a
     /// replay cache ([`crate::replay::ReplayCache`]) for twice the window to accept each
-    /// signed request once.
+    /// signed request once. After verifying, prefer
+    /// [`VerifiedQredo::content_digest_for_replay`], which is the same in both freshness
+    /// modes.
     pub fn replay_nonce(&self) -> String {
         crate::encoding::hex_lower(
             ring::digest::digest(&ring::digest::SHA256, &self.signature).as_ref(),
@@ -352,6 +367,14 @@ pub fn parse<'a>(req: &Request<'a>) -> Result<ParsedQredo<'a>, QredoError> {
             "x-sign is too long",
         ));
     }
+    // Empty is a request that was never signed, not a signature that failed to verify.
+    if sign.trim().is_empty() {
+        return Err(QredoError::new(
+            Reason::Signature,
+            ErrorCode::Malformed,
+            "x-sign is empty; send the Base64url RSA signature",
+        ));
+    }
     let signature =
         b64url_decode(sign, "x-sign").map_err(|e| QredoError::wrap(Reason::Signature, e))?;
     Ok(ParsedQredo {
@@ -362,15 +385,38 @@ pub fn parse<'a>(req: &Request<'a>) -> Result<ParsedQredo<'a>, QredoError> {
     })
 }
 
+/// A verified Qredo request: its freshness and the replay identifier of what was signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedQredo {
+    freshness: Freshness,
+    content_digest: [u8; 32],
+}
+
+impl VerifiedQredo {
+    /// The freshness; a [`Freshness::Nonce`] must still be checked for strict increase.
+    pub fn freshness(&self) -> Freshness {
+        self.freshness
+    }
+
+    /// SHA-256 of the exact signed bytes, `value || full_url || body`. The header that
+    /// carried the value is not signed, so the same signed bytes sent once as `x-timestamp`
+    /// and once as `x-nonce` are one message: record this identifier (scoped by the
+    /// partner's key, as nonces are) in both modes, for twice the window, so each signed
+    /// message is accepted once whichever header carries it.
+    pub fn content_digest_for_replay(&self) -> [u8; 32] {
+        self.content_digest
+    }
+}
+
 /// Phase two: checks freshness and the signature of `req` with the partner's `key`.
-/// Returns the freshness; a [`Freshness::Nonce`] must still be checked for strict increase.
+/// Returns the freshness and the replay identifier ([`VerifiedQredo`]).
 pub fn verify(
     req: &Request<'_>,
     parsed: &ParsedQredo<'_>,
     key: &VerifyingKey,
     policy: &QredoPolicy,
     now: UnixTime,
-) -> Result<Freshness, QredoError> {
+) -> Result<VerifiedQredo, QredoError> {
     let mut buf = Vec::new();
     verify_with_buffer(req, parsed, key, policy, now, &mut buf)
 }
@@ -383,7 +429,7 @@ pub fn verify_with_buffer(
     policy: &QredoPolicy,
     now: UnixTime,
     buf: &mut Vec<u8>,
-) -> Result<Freshness, QredoError> {
+) -> Result<VerifiedQredo, QredoError> {
     check_key_alg(key.algorithm()).map_err(|e| QredoError::wrap(Reason::Signature, e))?;
     match parsed.freshness {
         Freshness::Timestamp(t) => {
@@ -415,7 +461,12 @@ pub fn verify_with_buffer(
     write_string_to_sign(parsed.freshness_text, &req.target, body, buf);
     key.verify(buf, &parsed.signature)
         .map_err(|e| QredoError::wrap(Reason::Signature, e))?;
-    Ok(parsed.freshness)
+    let mut content_digest = [0u8; 32];
+    content_digest.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, buf).as_ref());
+    Ok(VerifiedQredo {
+        freshness: parsed.freshness,
+        content_digest,
+    })
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use crate::scheme::jwt::{
 use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::fmt;
 use std::time::Duration;
 
 /// The `typ` header of every user token.
@@ -66,6 +67,11 @@ impl SessionRequest {
                 "the session request is too large",
             ));
         }
+        if !super::is_json_object(text.as_bytes()) {
+            return Err(Error::malformed(
+                "the session request must be a JSON object {\"scopes\":[...],\"expires_at\":\"...\"}",
+            ));
+        }
         serde_json::from_str(text).map_err(|e| {
             Error::malformed(format!(
                 "expected {{\"scopes\":[...],\"expires_at\":\"<RFC 3339>\"}}: {e}"
@@ -89,8 +95,8 @@ pub struct Principal<'a> {
     pub scopes: &'a [&'a str],
 }
 
-/// A freshly minted token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A freshly minted token. Debug shows its ID and expiry, not the bearer token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuedUserToken {
     /// The compact token (`access_token` in the response).
     pub access_token: String,
@@ -98,6 +104,16 @@ pub struct IssuedUserToken {
     pub jti: String,
     /// Its expiry.
     pub expires_at: UnixTime,
+}
+
+impl fmt::Debug for IssuedUserToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedUserToken")
+            .field("access_token", &"[redacted]")
+            .field("jti", &self.jti)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 #[derive(Serialize)]

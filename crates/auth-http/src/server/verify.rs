@@ -397,7 +397,9 @@ async fn verify_qredo(shared: &Shared, req: &Request<'_>) -> Result<Principal, R
         })?;
     let now = shared.clock.now();
     let policy = &shared.config.qredo_policy;
-    let freshness = qredo::verify(req, &parsed, &key.key, policy, now).map_err(reject)?;
+    let freshness = qredo::verify(req, &parsed, &key.key, policy, now)
+        .map_err(reject)?
+        .freshness();
     let verdict = match freshness {
         qredo::Freshness::Nonce(n) => shared
             .replay

@@ -183,6 +183,11 @@ impl DeveloperCertificate {
                 "developer certificate JSON is larger than 16 KiB",
             ));
         }
+        if !crate::scheme::is_json_object(text.as_bytes()) {
+            return Err(Error::malformed(
+                "a developer certificate must be a JSON object",
+            ));
+        }
         let json: CertJson = serde_json::from_str(text)
             .map_err(|e| Error::malformed(format!("developer certificate JSON is invalid: {e}")))?;
         let json = Zeroizing::new(json);

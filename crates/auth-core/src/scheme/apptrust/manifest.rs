@@ -287,6 +287,11 @@ impl AppManifest {
                 "manifest JSON is larger than 16 KiB",
             )));
         }
+        if !crate::scheme::is_json_object(text.as_bytes()) {
+            return Err(manifest_invalid(Error::malformed(
+                "a manifest must be a JSON object",
+            )));
+        }
         serde_json::from_str(text).map_err(|e| {
             manifest_invalid(Error::malformed(format!("manifest JSON is invalid: {e}")))
         })

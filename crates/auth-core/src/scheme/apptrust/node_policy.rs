@@ -76,6 +76,9 @@ impl Licensing {
                 "licensing settings are too large",
             ));
         }
+        if !crate::scheme::is_json_object(text.as_bytes()) {
+            return Err(Error::malformed("licensing settings must be a JSON object"));
+        }
         let json: LicensingJson = serde_json::from_str(text)
             .map_err(|e| Error::malformed(format!("licensing settings are invalid: {e}")))?;
         if json.apps.len() > MAX_APP_LICENSES {

@@ -116,6 +116,9 @@ impl Registered {
         if let Some(fast) = flat::parse(payload) {
             return Ok(fast);
         }
+        if !crate::scheme::is_json_object(payload.as_bytes()) {
+            return Err(invalid("the claims set must be a JSON object"));
+        }
         if !super::depth_ok(payload.as_bytes()) {
             return Err(invalid("the claims nest JSON too deeply"));
         }

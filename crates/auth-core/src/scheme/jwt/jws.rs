@@ -336,6 +336,9 @@ fn parse_header_json(encoded: &str) -> Result<Header> {
     let mut buf = [0u8; MAX_HEADER_LEN];
     let n = decode_into(encoded, &mut buf, "protected header")?;
     let json = &buf[..n];
+    if !crate::scheme::is_json_object(json) {
+        return Err(invalid("the protected header must be a JSON object"));
+    }
     if !depth_ok(json) {
         return Err(invalid("the protected header nests JSON too deeply"));
     }
@@ -422,7 +425,7 @@ impl<'t> Compact<'t> {
         let header = parse_header(h)?;
         // The signature is decoded once, on the stack, when it is verified; here only its
         // size is bounded.
-        if s.len() / 4 * 3 + 3 > MAX_SIGNATURE_LEN {
+        if decoded_len_bound(s.len()) > MAX_SIGNATURE_LEN {
             return Err(invalid("the signature is too large"));
         }
         Ok(Self {
@@ -511,9 +514,15 @@ pub(crate) struct HeaderOut<'a> {
     pub(crate) kid: Option<&'a str>,
 }
 
+/// The most bytes `n` characters of unpadded Base64 decode to. Exact, not padded by a few
+/// bytes: a 4096-bit RSA signature is 683 characters for exactly 512 bytes.
+const fn decoded_len_bound(n: usize) -> usize {
+    n / 4 * 3 + n % 4 * 3 / 4
+}
+
 fn decode_into(encoded: &str, out: &mut [u8], what: &'static str) -> Result<usize> {
     // An upper bound on the decoded size, so oversize input is refused before decoding.
-    if encoded.len() / 4 * 3 + 3 > out.len() {
+    if decoded_len_bound(encoded.len()) > out.len() {
         return Err(invalid(format!("the {what} is too large")));
     }
     URL_SAFE_NO_PAD.decode_slice(encoded, out).map_err(|_| {
@@ -526,6 +535,14 @@ fn decode_into(encoded: &str, out: &mut [u8], what: &'static str) -> Result<usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoded_len_bound_is_exact_for_unpadded_base64() {
+        for len in 0..600usize {
+            let text = URL_SAFE_NO_PAD.encode(vec![0xa5u8; len]);
+            assert_eq!(decoded_len_bound(text.len()), len, "{len}");
+        }
+    }
 
     #[test]
     fn canonical_headers_are_what_they_claim() {

@@ -480,6 +480,9 @@ impl VerifiedJwt {
 
     /// Deserialises the claims (for example a [`Claims`] with custom claims) from the payload.
     pub fn claims<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
+        if !crate::scheme::is_json_object(self.payload.as_bytes()) {
+            return Err(invalid("the claims set must be a JSON object"));
+        }
         serde_json::from_str(&self.payload).map_err(|e| {
             invalid(format!(
                 "the claims do not have the shape the application expects: {e}"
@@ -624,6 +627,12 @@ impl JwtSigner {
         let payload = serde_json::to_vec(claims).map_err(|e| {
             Error::malformed(format!("the claims cannot be serialised as JSON: {e}"))
         })?;
+        // Verifiers (ours included) refuse any other claims set: do not mint one.
+        if !crate::scheme::is_json_object(&payload) {
+            return Err(Error::malformed(
+                "the claims must serialise as a JSON object (a struct or a map)",
+            ));
+        }
         let mut out = String::with_capacity(header.len() * 2 + payload.len() * 2 + 128);
         base64::Engine::encode_string(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,

@@ -33,6 +33,8 @@ use std::fmt::Write as _;
 pub const MAX_FIELD_LEN: usize = 16 * 1024;
 /// Most labelled signatures looked at in one message.
 pub const MAX_LABELS: usize = 16;
+/// Most parameters on one component or one signature (repeats count; the RFC registers six).
+pub const MAX_PARAMETERS: usize = 16;
 /// Longest signature accepted (bytes; RSA-8192).
 pub const MAX_SIGNATURE_LEN: usize = 1024;
 /// Largest `created`/`expires` value (the largest RFC 8941 integer).
@@ -427,17 +429,35 @@ fn combined_field<'m>(
     Ok(Some(buf.as_str()))
 }
 
+/// The bounds of `Signature-Input` and `Signature`, enforced while parsing.
+const FIELD_LIMITS: sf::Limits = sf::Limits {
+    bytes: MAX_FIELD_LEN,
+    members: MAX_LABELS,
+    items: MAX_COMPONENTS,
+    params: MAX_PARAMETERS,
+};
+
 fn parse_dict<'t>(text: &'t str, name: &str) -> Result<Vec<sf::Member<'t>>> {
-    let dict = sf::parse_dict(text).map_err(|_| {
-        Error::malformed(format!("{name} is not a valid structured-field dictionary"))
-    })?;
-    if dict.len() > MAX_LABELS {
-        return Err(Error::new(
-            ErrorCode::TooLarge,
-            format!("{name} has more than {MAX_LABELS} members"),
-        ));
-    }
-    Ok(dict)
+    sf::parse_dict(text, FIELD_LIMITS).map_err(|e| {
+        let too_large = |m: String| Error::new(ErrorCode::TooLarge, m);
+        match e {
+            sf::SfError::Invalid => {
+                Error::malformed(format!("{name} is not a valid structured-field dictionary"))
+            }
+            sf::SfError::TooLarge(sf::Bound::Bytes) => {
+                too_large(format!("{name} is longer than {MAX_FIELD_LEN} bytes"))
+            }
+            sf::SfError::TooLarge(sf::Bound::Members) => too_large(format!(
+                "{name} has more than {MAX_LABELS} members (repeated labels count)"
+            )),
+            sf::SfError::TooLarge(sf::Bound::Items) => too_large(format!(
+                "a signature may cover at most {MAX_COMPONENTS} components"
+            )),
+            sf::SfError::TooLarge(sf::Bound::Params) => too_large(format!(
+                "a parameter list in {name} has more than {MAX_PARAMETERS} parameters"
+            )),
+        }
+    })
 }
 
 fn tag_of<'a>(entry: &sf::Member<'a>) -> Option<std::borrow::Cow<'a, str>> {
@@ -566,6 +586,8 @@ pub struct Verified<'p> {
     pub tag: Option<&'p str>,
     /// How the body was bound.
     pub body: BodyCheck,
+    /// SHA-256 over `keyid` and the signature base (see [`Self::content_digest_for_replay`]).
+    content_digest: [u8; 32],
 }
 
 impl Verified<'_> {
@@ -576,6 +598,36 @@ impl Verified<'_> {
         self.nonce
             .map(|n| crate::replay::nonce_cache_key("rfc9421", self.keyid.unwrap_or(""), n))
     }
+
+    /// The replay identifier of what was signed: SHA-256 over the `keyid` and the signature
+    /// base. Use it when the signature carries no nonce. It does not depend on the
+    /// signature's bytes, which are not unique: ECDSA's `(r, n - s)` verifies as well as
+    /// `(r, s)`, and PSS and ECDSA sign the same base differently every time. So every valid
+    /// signature over one message maps here, and a store that records it for
+    /// [`VerifyPolicy::replay_window`] accepts that message once; a legitimate retry signs
+    /// again with a new `created` (or a nonce).
+    pub fn content_digest_for_replay(&self) -> [u8; 32] {
+        self.content_digest
+    }
+}
+
+/// SHA-256 over a domain label, the `keyid` (length-prefixed; absent differs from empty) and
+/// the signature base.
+fn content_digest(keyid: Option<&str>, base: &[u8]) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"partner-auth rfc9421 replay\0");
+    match keyid {
+        None => ctx.update(&[0]),
+        Some(k) => {
+            ctx.update(&[1]);
+            ctx.update(&(k.len() as u64).to_be_bytes());
+            ctx.update(k.as_bytes());
+        }
+    }
+    ctx.update(base);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
 }
 
 /// Phase two: checks `parsed` against `msg` with the resolved `key` under `policy` at `now`.
@@ -635,6 +687,7 @@ pub fn verify_with_buffer<'p>(
     }
     base::write_base(msg, &p.components, &parsed.params_text, buf)?;
     key.verify(buf.as_bytes(), &parsed.signature)?;
+    let content_digest = content_digest(p.keyid(), buf.as_bytes());
 
     let digest_covered = p.components.iter().any(|c| {
         !c.is_req() && matches!(c.name(), ComponentName::Field(f) if f == "content-digest")
@@ -659,6 +712,7 @@ pub fn verify_with_buffer<'p>(
         nonce: p.nonce(),
         tag: p.tag(),
         body,
+        content_digest,
     })
 }
 

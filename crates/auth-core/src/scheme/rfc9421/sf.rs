@@ -3,7 +3,12 @@
 //! its value plus whether that text is already the strict serialisation (then the
 //! `@signature-params` line is the received text itself; otherwise `sfv` re-serialises it).
 //! It is checked against `sfv` by differential tests and a fuzz target.
+//!
+//! Every count (members, repeated keys included; inner-list items; parameters) is checked
+//! before the next element is parsed, so the work done is linear in the bounded input and a
+//! flood is refused without being read to its end.
 
+use SfError::Invalid;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use std::borrow::Cow;
@@ -125,23 +130,60 @@ impl<'a> Member<'a> {
     }
 }
 
-/// The structured field is invalid.
+/// The bounds a parse enforces as it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Invalid;
+pub(crate) struct Limits {
+    /// Longest field value.
+    pub(crate) bytes: usize,
+    /// Most dictionary members, repeated keys included (each costs a parse).
+    pub(crate) members: usize,
+    /// Most items in one inner list.
+    pub(crate) items: usize,
+    /// Most parameters of one item or inner list, repeated keys included.
+    pub(crate) params: usize,
+}
 
-type R<T> = Result<T, Invalid>;
+/// Which bound a field exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    Bytes,
+    Members,
+    Items,
+    Params,
+}
 
-/// Parses an RFC 8941 dictionary.
-pub(crate) fn parse_dict(text: &str) -> R<Vec<Member<'_>>> {
+/// Why a structured field was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SfError {
+    /// Not a valid RFC 8941 dictionary.
+    Invalid,
+    /// Larger than the caller's [`Limits`] allow (parsing stopped there).
+    TooLarge(Bound),
+}
+
+type R<T> = Result<T, SfError>;
+
+/// Parses an RFC 8941 dictionary within `limits`.
+pub(crate) fn parse_dict(text: &str, limits: Limits) -> R<Vec<Member<'_>>> {
+    if text.len() > limits.bytes {
+        return Err(SfError::TooLarge(Bound::Bytes));
+    }
     let mut p = P {
         s: text,
         b: text.as_bytes(),
         i: 0,
         canonical: true,
+        limits,
     };
     let mut out: Vec<Member<'_>> = Vec::new();
+    let mut seen = 0usize;
     p.skip(|c| c == b' ');
     while p.i < p.b.len() {
+        // Counted before parsing, so the duplicate lookup below stays O(limit) per member.
+        if seen == limits.members {
+            return Err(SfError::TooLarge(Bound::Members));
+        }
+        seen += 1;
         let key = p.key()?;
         p.canonical = true;
         if p.peek() == Some(b'=') {
@@ -206,6 +248,7 @@ struct P<'a> {
     b: &'a [u8],
     i: usize,
     canonical: bool,
+    limits: Limits,
 }
 
 impl<'a> P<'a> {
@@ -254,6 +297,9 @@ impl<'a> P<'a> {
                 if !items.is_empty() && sp == 0 {
                     return Err(Invalid);
                 }
+                if items.len() == self.limits.items {
+                    return Err(SfError::TooLarge(Bound::Items));
+                }
                 let bare = self.bare()?;
                 let params = self.params()?;
                 items.push(Item { bare, params });
@@ -270,7 +316,13 @@ impl<'a> P<'a> {
 
     fn params(&mut self) -> R<Params<'a>> {
         let mut out: Params<'a> = Vec::new();
+        let mut seen = 0usize;
         while self.peek() == Some(b';') {
+            // Repeats count too: each one costs a lookup in `out`.
+            if seen == self.limits.params {
+                return Err(SfError::TooLarge(Bound::Params));
+            }
+            seen += 1;
             self.i += 1;
             if self.skip(|c| c == b' ') > 0 {
                 self.canonical = false;
@@ -427,9 +479,28 @@ mod tests {
     use proptest::prelude::*;
     use sfv::FieldType as _;
 
+    const UNBOUNDED: Limits = Limits {
+        bytes: usize::MAX,
+        members: usize::MAX,
+        items: usize::MAX,
+        params: usize::MAX,
+    };
+
+    /// The bounds of `Signature-Input` (the tightest caller).
+    const SIGNATURE: Limits = Limits {
+        bytes: 16 * 1024,
+        members: 16,
+        items: 64,
+        params: 16,
+    };
+
     /// Our parse agrees with sfv on acceptance, and on each member's strict serialisation.
     pub(crate) fn same_as_sfv(text: &str) {
-        let ours = parse_dict(text);
+        same_as_sfv_within(text, UNBOUNDED);
+    }
+
+    fn same_as_sfv_within(text: &str, limits: Limits) {
+        let ours = parse_dict(text, limits);
         let theirs = sfv::Parser::new(text)
             .with_version(sfv::Version::Rfc8941)
             .parse::<sfv::Dictionary>();
@@ -492,6 +563,43 @@ mod tests {
         #[test]
         fn agrees_with_sfv_on_random_input(text in r#"[ a-cA*]{1,2}(=|;)?[(a-cA-C"\\:;=?019 .,\-@%*/+\t_)é]{0,32}"#) {
             same_as_sfv(&text);
+        }
+
+        /// Valid dictionaries within the bounds (repeated keys included) parse, and agree
+        /// with sfv under the bounds the verifier uses.
+        #[test]
+        fn agrees_with_sfv_within_the_signature_bounds(
+            members in proptest::collection::vec(
+                (
+                    "[a-d]{1,2}",
+                    proptest::collection::vec(r#""[@a-z\-]{1,8}"(;[a-z]{1,2}(=[0-9]{1,3})?){0,3}"#, 0..8),
+                    proptest::collection::vec(r#";[a-h]{1,3}=([0-9]{1,10}|"[ !#-\[\]-~]{0,8}"|\?[01])"#, 0..16),
+                ),
+                1..=16,
+            ),
+        ) {
+            let text = members
+                .iter()
+                .map(|(k, items, params)| format!("{k}=({}){}", items.join(" "), params.concat()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            prop_assert!(parse_dict(&text, SIGNATURE).is_ok(), "{}", text);
+            same_as_sfv_within(&text, SIGNATURE);
+        }
+
+        /// One member, item or parameter past a bound is refused as too large, however
+        /// valid the rest is.
+        #[test]
+        fn one_past_a_bound_is_too_large(extra in 1usize..40, which in 0..3u8) {
+            let text = match which {
+                0 => vec!["a=1"; SIGNATURE.members + extra].join(", "),
+                1 => format!("a=({})", vec!["1"; SIGNATURE.items + extra].join(" ")),
+                _ => format!("a=(){}", ";p=1".repeat(SIGNATURE.params + extra)),
+            };
+            let want = [Bound::Members, Bound::Items, Bound::Params][usize::from(which)];
+            prop_assert_eq!(parse_dict(&text, SIGNATURE), Err(SfError::TooLarge(want)));
+            // sfv reads it; only our bound refuses it.
+            prop_assert!(parse_dict(&text, UNBOUNDED).is_ok());
         }
 
         #[test]

@@ -5,7 +5,8 @@
 //! 2. a provider checks it with its private key ([`parse`] then [`verify`]);
 //! 3. a provider signs its responses with a raw PKCS#1 type-1 private-key operation over the
 //!    hash ([`sign_response_for_legacy_use_only`]);
-//! 4. a partner confirms that response signature with the public key ([`verify_response`]).
+//! 4. a partner confirms that response signature with the public key ([`verify_response`]),
+//!    sent bare or, as providers do, as `<Base64>|<hash>`.
 //!
 //! `hash` is the lowercase hex SHA-256 of `"<int(partner_id)>:<timestamp>"` (64 ASCII bytes).
 //! Timestamps are decimal Unix seconds or milliseconds, echoed exactly.
@@ -191,7 +192,9 @@ pub fn sign_response_for_legacy_use_only(
     ))
 }
 
-/// Partner side: confirms a response `signature` with the provider's public key.
+/// Partner side: confirms a response `signature` with the provider's public key. Providers
+/// send `<Base64>|<hash>` (the SDKs split on `|`); then the hash part must be the recomputed
+/// hash too. The bare Base64 form is accepted as well.
 pub fn verify_response(
     provider_key: &PublicKey,
     partner_id: &str,
@@ -202,8 +205,23 @@ pub fn verify_response(
         return Err(Error::malformed("the signature is too long"));
     }
     let h = hash(partner_id, timestamp)?;
-    let sig = b64_decode_lenient(signature, "signature")?;
-    crate::keys::rsa_pkcs1v15_verify_unprefixed(provider_key, &h, &sig).map_err(|_| {
-        Error::signature_mismatch("the response signature does not verify with the provider key")
-    })
+    let (b64, claimed) = match signature.split_once('|') {
+        // Ruby's Base64 ends in a newline before the `|`; tolerate whitespace around the hash.
+        Some((b64, claimed)) => (b64, Some(claimed.trim())),
+        None => (signature, None),
+    };
+    let sig = b64_decode_lenient(b64, "signature")?;
+    let signature_ok = crate::keys::rsa_pkcs1v15_verify_unprefixed(provider_key, &h, &sig).is_ok();
+    // Both checks always run and fold into one error, as in `verify`.
+    let hash_ok = match claimed {
+        None => true,
+        Some(c) => c.len() == h.len() && bool::from(c.as_bytes().ct_eq(&h)),
+    };
+    if signature_ok & hash_ok {
+        Ok(())
+    } else {
+        Err(Error::signature_mismatch(
+            "the response signature does not verify with the provider key",
+        ))
+    }
 }
