@@ -3,7 +3,7 @@
 //! single-use by its nonce; one without, by its signature base (the signed content), so an
 //! ECDSA signature's (r, n-s) twin is the same replay.
 
-use super::{Ctx, Verified, problem, resolve, sha256, target, view};
+use super::{Ctx, Verified, problem, resolve, target, view};
 use crate::server::rejection::{ErrorStyle, Rejection};
 use auth_core::credential::{CredentialRef, Material, Principal, Purpose, Scheme};
 use auth_core::replay::{ReplayKey, ReplayKind, ReplayObligation};
@@ -43,7 +43,7 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &VerifyPolicy) -> Result<Verif
     let ttl = policy.replay_window().max(Duration::from_secs(1));
     let key = match verified.nonce {
         Some(nonce) => ReplayKey::new(&reference, ReplayKind::Nonce, nonce).map_err(problem)?,
-        None => ReplayKey::content(&reference, &sha256(base.as_bytes())),
+        None => ReplayKey::content(&reference, &verified.content_digest_for_replay()),
     };
     Ok(Verified {
         principal,

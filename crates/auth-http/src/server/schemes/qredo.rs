@@ -2,7 +2,7 @@
 //! [`Purpose::QredoKey`] credential (never a bearer key) bound to one RSA public key and one
 //! freshness mode; every signed request is single-use, keyed on the signed bytes.
 
-use super::{Ctx, Verified, resolve, sha256, target, view};
+use super::{Ctx, Verified, resolve, target, view};
 use crate::server::rejection::{ErrorStyle, Rejection};
 use auth_core::Error;
 use auth_core::apikey::PresentedKey;
@@ -56,17 +56,17 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &QredoPolicy) -> Result<Verifi
         )));
     }
     let mut signed = Vec::with_capacity(512 + ctx.body.len());
-    let freshness =
+    let verified =
         qredo::verify_with_buffer(&req, &parsed, public_key, policy, ctx.now, &mut signed)
             .map_err(|e| about(reject(e)))?;
     // Status after the signature: only the key's holder learns it is revoked or expired.
     credential
         .check_usable(Purpose::QredoKey, ctx.now)
         .map_err(|e| about(Rejection::new(e, style(Reason::ApiKey))))?;
-    let replay = match freshness {
+    let replay = match verified.freshness() {
         // The same signed bytes are accepted once while their timestamp is fresh.
         Freshness::Timestamp(_) => ReplayObligation::SingleUse {
-            key: ReplayKey::content(&reference, &sha256(&signed)),
+            key: ReplayKey::content(&reference, &verified.content_digest_for_replay()),
             ttl: policy.window().saturating_mul(2),
         },
         Freshness::Nonce(n) => ReplayObligation::Monotonic {
