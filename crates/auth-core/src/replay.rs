@@ -18,7 +18,9 @@ pub const MAX_NONCE_LEN: usize = 256;
 /// Longest key ID accepted in a cache key (bytes).
 pub const MAX_KEY_ID_LEN: usize = 512;
 
-/// How far a claimed time may lie in the past and in the future.
+/// How far a claimed time may lie in the past and in the future: the one freshness type of
+/// every scheme (RFC 9421 `created`, Qredo `x-timestamp`, Smile timestamps, Altalix
+/// `created_at`), and with [`FreshnessWindow::retention`] how long replay keys are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FreshnessWindow {
     /// Oldest acceptable age.
@@ -28,6 +30,14 @@ pub struct FreshnessWindow {
 }
 
 impl FreshnessWindow {
+    /// `max_age` into the past, `max_future` into the future.
+    pub const fn new(max_age: Duration, max_future: Duration) -> Self {
+        Self {
+            max_age,
+            max_future,
+        }
+    }
+
     /// A symmetric window `±window` (Qredo's `x-timestamp`).
     pub const fn symmetric(window: Duration) -> Self {
         Self {

@@ -158,7 +158,7 @@ fn mutations_are_rejected_with_the_right_reason() {
     // the window verifies, and only the replay cache (keyed by the signature) stops it.
     check("PUT", url, &good, body, &key, &policy(), now).unwrap();
     let mut cache = auth_core::replay::ReplayCache::new(4);
-    let window = auth_core::replay::FreshnessWindow::symmetric(QredoPolicy::default().window());
+    let window = QredoPolicy::default().window();
     for (i, method) in ["POST", "PUT"].into_iter().enumerate() {
         let req = Request::from_uri(method, url, &good, body).unwrap();
         let p = qredo::parse(&req).unwrap();

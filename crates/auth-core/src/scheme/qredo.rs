@@ -136,7 +136,7 @@ pub enum FreshnessMode {
 /// How a Qredo request is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QredoPolicy {
-    window: Duration,
+    window: FreshnessWindow,
     freshness: FreshnessMode,
 }
 
@@ -151,7 +151,7 @@ impl QredoPolicy {
     /// A timestamp window of `±window`, timestamps only.
     pub fn new(window: Duration) -> Self {
         Self {
-            window,
+            window: FreshnessWindow::symmetric(window),
             freshness: FreshnessMode::TimestampOnly,
         }
     }
@@ -162,8 +162,9 @@ impl QredoPolicy {
         self
     }
 
-    /// The window.
-    pub fn window(&self) -> Duration {
+    /// The window (`±`); its [`FreshnessWindow::retention`] is how long a timestamped
+    /// request is remembered for replay.
+    pub fn window(&self) -> FreshnessWindow {
         self.window
     }
 }
@@ -433,12 +434,8 @@ pub fn verify_with_buffer(
     check_key_alg(key.algorithm()).map_err(|e| QredoError::wrap(Reason::Signature, e))?;
     match parsed.freshness {
         Freshness::Timestamp(t) => {
-            check_fresh(
-                UnixTime::from_secs(t),
-                now,
-                FreshnessWindow::symmetric(policy.window),
-            )
-            .map_err(|e| QredoError::wrap(Reason::Timestamp, e))?;
+            check_fresh(UnixTime::from_secs(t), now, policy.window)
+                .map_err(|e| QredoError::wrap(Reason::Timestamp, e))?;
         }
         Freshness::Nonce(_) => {
             if policy.freshness != FreshnessMode::TimestampOrNonce {

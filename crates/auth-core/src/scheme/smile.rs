@@ -11,6 +11,7 @@ pub mod sec_key;
 
 use crate::encoding::{b64_decode_lenient, b64_encode};
 use crate::error::{Error, ErrorCode, Result};
+use crate::replay::{FreshnessWindow, check_fresh};
 use crate::secret::SecretBytes;
 use crate::time::UnixTime;
 use std::fmt;
@@ -132,15 +133,13 @@ impl SignedFields {
 /// The receiving side's timestamp window. Defaults: 5 minutes old, 30 s ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SmilePolicy {
-    max_age: Duration,
-    max_skew: Duration,
+    window: FreshnessWindow,
 }
 
 impl Default for SmilePolicy {
     fn default() -> Self {
         Self {
-            max_age: DEFAULT_MAX_AGE,
-            max_skew: DEFAULT_MAX_SKEW,
+            window: FreshnessWindow::new(DEFAULT_MAX_AGE, DEFAULT_MAX_SKEW),
         }
     }
 }
@@ -148,32 +147,24 @@ impl Default for SmilePolicy {
 impl SmilePolicy {
     /// A window: `max_age` into the past, `max_skew` into the future.
     pub fn new(max_age: Duration, max_skew: Duration) -> Self {
-        Self { max_age, max_skew }
+        Self {
+            window: FreshnessWindow::new(max_age, max_skew),
+        }
     }
 
     /// How long a used timestamp must be remembered to refuse its replay: `max_age + max_skew`.
     pub fn retention(&self) -> Duration {
-        self.max_age.saturating_add(self.max_skew)
+        self.window.retention()
+    }
+
+    /// The window.
+    pub fn window(&self) -> FreshnessWindow {
+        self.window
     }
 
     /// Checks `at` against `now`.
     pub fn check(&self, at: UnixTime, now: UnixTime) -> Result<()> {
-        if at > now.saturating_add(self.max_skew) {
-            return Err(Error::new(
-                ErrorCode::StaleTimestamp,
-                "the timestamp is in the future beyond the allowed clock skew",
-            ));
-        }
-        if at < now.saturating_sub(self.max_age) {
-            return Err(Error::new(
-                ErrorCode::StaleTimestamp,
-                format!(
-                    "the timestamp is older than {} s; sign each request afresh",
-                    self.max_age.as_secs()
-                ),
-            ));
-        }
-        Ok(())
+        check_fresh(at, now, self.window)
     }
 }
 

@@ -723,21 +723,7 @@ fn check_times(p: &SignatureParams, policy: &VerifyPolicy, now: UnixTime) -> Res
             "the signature must carry a created parameter",
         )
     })?;
-    if created > now.saturating_add(policy.clock_skew()) {
-        return Err(Error::new(
-            ErrorCode::StaleTimestamp,
-            "the signature's created time is in the future; check the signer's clock",
-        ));
-    }
-    if now.saturating_sub(policy.max_age()) > created {
-        return Err(Error::new(
-            ErrorCode::StaleTimestamp,
-            format!(
-                "the signature is older than the maximum age of {} s; sign the request again",
-                policy.max_age().as_secs()
-            ),
-        ));
-    }
+    crate::replay::check_fresh(created, now, policy.window())?;
     if let Some(expires) = p.expires() {
         if expires < created {
             return Err(Error::malformed(

@@ -2,6 +2,7 @@
 //! skew, nonce, tags and which labelled signature to check. Defaults are the strictest.
 
 use super::component::{Component, ComponentName, Derived};
+use crate::replay::FreshnessWindow;
 use crate::request::Message;
 use std::time::Duration;
 
@@ -66,8 +67,7 @@ enum Required {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyPolicy {
     required: Required,
-    max_age: Duration,
-    clock_skew: Duration,
+    window: FreshnessWindow,
     nonce: NonceRequirement,
     tags: TagPolicy,
     label: LabelSelection,
@@ -84,8 +84,7 @@ impl VerifyPolicy {
     pub fn new(max_age: Duration) -> Self {
         Self {
             required: Required::Standard(Vec::new()),
-            max_age,
-            clock_skew: Duration::from_secs(5),
+            window: FreshnessWindow::new(max_age, Duration::from_secs(5)),
             nonce: NonceRequirement::Required,
             tags: TagPolicy::Any,
             label: LabelSelection::FirstAllowed,
@@ -110,7 +109,7 @@ impl VerifyPolicy {
 
     /// Sets the allowed clock skew (future `created`, past `expires`).
     pub fn with_clock_skew(mut self, skew: Duration) -> Self {
-        self.clock_skew = skew;
+        self.window.max_future = skew;
         self
     }
 
@@ -134,12 +133,17 @@ impl VerifyPolicy {
 
     /// The maximum age.
     pub fn max_age(&self) -> Duration {
-        self.max_age
+        self.window.max_age
+    }
+
+    /// The freshness window of `created`: maximum age and clock skew.
+    pub fn window(&self) -> FreshnessWindow {
+        self.window
     }
 
     /// The clock skew.
     pub fn clock_skew(&self) -> Duration {
-        self.clock_skew
+        self.window.max_future
     }
 
     /// The nonce requirement.
@@ -159,7 +163,7 @@ impl VerifyPolicy {
 
     /// How long a nonce must be remembered for replay protection: `max_age + clock_skew`.
     pub fn replay_window(&self) -> Duration {
-        self.max_age.saturating_add(self.clock_skew)
+        self.window.retention()
     }
 
     /// Returns the identifier of the first required component (or alternative group) that

@@ -67,7 +67,7 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &QredoPolicy) -> Result<Verifi
         // The same signed bytes are accepted once while their timestamp is fresh.
         Freshness::Timestamp(_) => ReplayObligation::SingleUse {
             key: ReplayKey::content(&reference, &verified.content_digest_for_replay()),
-            ttl: policy.window().saturating_mul(2),
+            ttl: policy.window().retention(),
         },
         Freshness::Nonce(n) => ReplayObligation::Monotonic {
             key: ReplayKey::counter(&reference),
