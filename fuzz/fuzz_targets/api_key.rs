@@ -1,18 +1,29 @@
-//! Fuzzes API-key classification and checking against a record.
+//! Fuzzes API-key classification and the checks of a registered API-key credential.
 #![no_main]
-use auth_core::apikey::{self, ApiKeyDigest, ApiKeyRecord, Environment, KeyPrefix};
+use auth_core::apikey::{self, ApiKeyDigest, Environment, KeyPrefix};
+use auth_core::credential::{Credential, Purpose};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(prefix) = KeyPrefix::new("pa") else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(prefix) = KeyPrefix::new("pa") else {
+        return;
+    };
     if let Ok(presented) = apikey::parse(text, &prefix) {
-        let record = ApiKeyRecord {
-            digest: ApiKeyDigest::of("pa_live_not-this-one"),
-            environment: Some(Environment::Live),
-            expires_at: None,
-            revoked_at: None,
+        let Ok(credential) = Credential::api_key(
+            "acme",
+            ApiKeyDigest::of("pa_live_not-this-one"),
+            Environment::Live,
+        ) else {
+            return;
         };
-        assert!(record.check(&presented, auth_core::UnixTime::EPOCH, Environment::Live).is_err());
+        assert!(
+            credential
+                .check_presented_key(&presented)
+                .and_then(|()| credential.check_usable(Purpose::ApiKey, auth_core::UnixTime::EPOCH))
+                .is_err()
+        );
     }
 });
