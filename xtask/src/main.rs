@@ -434,17 +434,21 @@ fn fuzz_all(seconds: u32) -> Result {
         let t0 = Instant::now();
         let corpus = target_dir().join("fuzz-corpus").join(t);
         std::fs::create_dir_all(&corpus).map_err(|e| format!("cannot create corpus dir: {e}"))?;
+        // New inputs go to the first directory; the committed seeds are read, never written.
+        let seeds = root().join("fuzz/corpus").join(t);
+        let mut cmd = fuzz_command();
+        cmd.args(["fuzz", "run", "-s", "none", t]).arg(&corpus);
+        if seeds.is_dir() {
+            cmd.arg(&seeds);
+        }
         run(
             &format!("fuzz {t}"),
-            fuzz_command()
-                .args(["fuzz", "run", "-s", "none", t])
-                .arg(&corpus)
-                .args([
-                    "--",
-                    &format!("-max_total_time={seconds}"),
-                    "-print_final_stats=0",
-                    "-close_fd_mask=3",
-                ]),
+            cmd.args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-print_final_stats=0",
+                "-close_fd_mask=3",
+            ]),
         )?;
         println!(
             "fuzz {t}: {seconds}s, no crash ({:.1}s with start-up)",

@@ -922,3 +922,35 @@ async fn observer_sees_every_decision_without_secrets() {
         assert!(!line.contains(issued.expose()) && !line.contains(other.expose()));
     }
 }
+
+/// An alias (a JWT key's clientId) follows its credential: revoking the key revokes tokens
+/// found by clientId too, in the store and through the cache.
+#[tokio::test]
+async fn aliases_follow_their_credential_through_store_and_cache() {
+    let secret = HmacSecret::from_bytes(b"a-partner-jwt-secret-of-32-bytes!").unwrap();
+    let key = Credential::new(
+        "jwt-partner",
+        "k1",
+        Environment::Live,
+        Material::Jwt(Arc::new(JwtKey::hmac(&secret, Algorithm::HS256).unwrap())),
+    )
+    .unwrap();
+    let cache = CachingResolver::new(MemoryResolver::new(), Duration::from_secs(3600));
+    let by_kid = CredentialRef::parse(Purpose::JwtClientKey, "k1").unwrap();
+    let by_client = CredentialRef::parse(Purpose::JwtClientKey, "client-1").unwrap();
+    cache.inner().insert_alias(by_client.clone(), key);
+    assert!(cache.resolve(&by_client).await.unwrap().is_some());
+    assert!(cache.resolve(&by_kid).await.unwrap().is_some());
+    cache.inner().update(&by_kid, |c| {
+        c.status.revoked_at = Some(auth_core::UnixTime::EPOCH);
+    });
+    cache.invalidate(&by_kid);
+    let via_alias = cache.resolve(&by_client).await.unwrap().unwrap();
+    assert_eq!(
+        via_alias.status.revoked_at,
+        Some(auth_core::UnixTime::EPOCH)
+    );
+    cache.inner().remove(&by_kid);
+    cache.invalidate(&by_kid);
+    assert!(cache.resolve(&by_client).await.unwrap().is_none());
+}

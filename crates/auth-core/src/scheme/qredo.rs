@@ -284,7 +284,8 @@ impl<'a> ParsedQredo<'a> {
 }
 
 fn decimal(text: &str) -> Option<u64> {
-    if text.is_empty() || text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {
+    // Up to 20 digits: every u64 the signer writes reads back; larger values fail to parse.
+    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     if text.len() > 1 && text.starts_with('0') {
@@ -489,6 +490,7 @@ mod tests {
     #[test]
     fn decimals_are_canonical() {
         assert_eq!(decimal("1605779886"), Some(1_605_779_886));
+        assert_eq!(decimal(&u64::MAX.to_string()), Some(u64::MAX));
         for bad in ["", "01", "+1", "1.0", " 1", "99999999999999999999"] {
             assert_eq!(decimal(bad), None, "{bad}");
         }

@@ -38,6 +38,12 @@ pub struct AppTokenConfig {
 }
 
 impl AppTokenConfig {
+    /// Principals of these tokens are in `environment`.
+    pub fn with_environment(mut self, environment: Environment) -> Self {
+        self.environment = environment;
+        self
+    }
+
     /// Accepts signed apps' tokens from `verifier`, with no scopes, in `live`.
     pub fn new(verifier: Arc<TokenVerifier>) -> Self {
         Self {

@@ -81,9 +81,19 @@ impl Lru {
         );
     }
 
+    /// Removes `key` and every entry whose answer is the credential `key` names (an alias
+    /// such as a JWT key's `clientId` caches the same credential under another reference).
     fn remove(&mut self, key: &CredentialRef) {
-        if let Some(old) = self.entries.remove(key) {
-            self.by_use.remove(&old.used);
+        let stale: Vec<CredentialRef> = self
+            .entries
+            .iter()
+            .filter(|(k, e)| *k == key || e.value.as_ref().is_some_and(|c| c.reference() == *key))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            if let Some(old) = self.entries.remove(&k) {
+                self.by_use.remove(&old.used);
+            }
         }
     }
 
@@ -132,7 +142,8 @@ impl<R: KeyResolver> CachingResolver<R> {
         self.len() == 0
     }
 
-    /// Forgets `reference` (call it after every change of that credential).
+    /// Forgets `reference` and every cached alias of the same credential (call it after every
+    /// change of that credential). Scans the map: invalidations are rare, lookups are not.
     pub fn invalidate(&self, reference: &CredentialRef) {
         // Bump first: a lookup that started before this call must not write back.
         self.generation.fetch_add(1, Ordering::SeqCst);

@@ -138,7 +138,8 @@ pub(crate) struct Shared {
     pub(crate) observer: Arc<dyn Observer>,
 }
 
-/// The tower layer.
+/// The tower layer. Run it on a tokio runtime with timers enabled (as every hyper server
+/// is): a signed body is read under a deadline.
 #[derive(Clone)]
 pub struct AuthLayer {
     shared: Arc<Shared>,

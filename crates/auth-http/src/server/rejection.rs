@@ -125,7 +125,7 @@ impl Rejection {
         Self::new(
             Error::new(
                 ErrorCode::Unauthorized,
-                "no credential: send an API key, a signed request or a bearer token",
+                "no credential this route accepts was sent; see its documentation for the schemes",
             ),
             ErrorStyle::Problem,
         )

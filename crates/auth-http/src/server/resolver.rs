@@ -44,6 +44,8 @@ impl<R: KeyResolver + ?Sized> KeyResolver for Arc<R> {
 #[derive(Default)]
 pub struct MemoryResolver {
     by_ref: RwLock<HashMap<CredentialRef, Arc<Credential>>>,
+    /// Extra references (a JWT key's bound `clientId`) and the credential they name.
+    aliases: RwLock<HashMap<CredentialRef, CredentialRef>>,
     unavailable: AtomicBool,
 }
 
@@ -60,13 +62,19 @@ impl MemoryResolver {
         reference
     }
 
-    /// Registers `credential` under an extra reference of the same purpose (a JWT key found
-    /// by its bound `clientId` as well as by its `kid`). A reference of another purpose is
-    /// ignored: a credential never answers for another purpose.
+    /// Registers `credential` (under its own reference) and makes `alias`, a reference of the
+    /// same purpose, name it too (a JWT key found by its bound `clientId` as well as by its
+    /// `kid`). Changing or removing the credential changes what the alias answers. An alias
+    /// of another purpose is ignored: a credential never answers for another purpose.
     pub fn insert_alias(&self, alias: CredentialRef, credential: Credential) {
-        if alias.purpose() == credential.purpose() {
-            write(&self.by_ref).insert(alias, Arc::new(credential));
+        if alias.purpose() != credential.purpose() {
+            return;
         }
+        let canonical = credential.reference();
+        write(&self.by_ref)
+            .entry(canonical.clone())
+            .or_insert_with(|| Arc::new(credential));
+        write(&self.aliases).insert(alias, canonical);
     }
 
     /// Changes the credential registered under `reference` (revocation, expiry, scopes).
@@ -79,9 +87,10 @@ impl MemoryResolver {
         }
     }
 
-    /// Removes `reference`.
+    /// Removes `reference` (a credential, with its aliases, or one alias).
     pub fn remove(&self, reference: &CredentialRef) {
         write(&self.by_ref).remove(reference);
+        write(&self.aliases).retain(|alias, target| alias != reference && target != reference);
     }
 
     /// How many references are registered for `purpose`.
@@ -116,8 +125,12 @@ impl KeyResolver for MemoryResolver {
                     "the in-memory store is marked unavailable".into(),
                 ));
             }
-            Ok(read(&self.by_ref)
+            let alias = read(&self.aliases).get(reference).cloned();
+            let map = read(&self.by_ref);
+            let found = map
                 .get(reference)
+                .or_else(|| alias.as_ref().and_then(|a| map.get(a)));
+            Ok(found
                 .filter(|c| c.purpose() == reference.purpose())
                 .cloned())
         })

@@ -51,6 +51,12 @@ pub struct UserTokenConfig {
 }
 
 impl UserTokenConfig {
+    /// Principals of these tokens are in `environment`.
+    pub fn with_environment(mut self, environment: Environment) -> Self {
+        self.environment = environment;
+        self
+    }
+
     /// Accepts tokens from `verifier` that carry `required_scope`, in `live`.
     pub fn new(
         verifier: Arc<UserTokenVerifier>,

@@ -13,7 +13,9 @@ use auth_core::{Error, ErrorCode};
 const CHALLENGE: &str = "Bearer error=\"invalid_token\"";
 
 fn presented<'a>(headers: &Headers<'a>) -> Option<&'a str> {
-    bearer::token(headers).filter(|t| bearer::looks_like_jwt(t) && !bearer::is_user_token(t))
+    bearer::token(headers).filter(|t| {
+        bearer::looks_like_jwt(t) && !bearer::is_user_token(t) && !bearer::is_app_token(t)
+    })
 }
 
 pub(crate) fn detect(headers: &Headers<'_>) -> bool {

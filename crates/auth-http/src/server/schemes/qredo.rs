@@ -42,6 +42,11 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &QredoPolicy) -> Result<Verifi
     credential
         .check_presented_key(&presented)
         .map_err(|e| about(Rejection::new(e, style(Reason::ApiKey))))?;
+    let mut signed = Vec::with_capacity(512 + ctx.body.len());
+    let verified =
+        qredo::verify_with_buffer(&req, &parsed, public_key, policy, ctx.now, &mut signed)
+            .map_err(|e| about(reject(e)))?;
+    // The mode after the signature too: only the key's holder learns which mode it uses.
     let (mode_reason, presented_mode) = match parsed.freshness() {
         Freshness::Timestamp(_) => (Reason::Timestamp, QredoMode::Timestamp),
         Freshness::Nonce(_) => (Reason::Nonce, QredoMode::Nonce),
@@ -55,10 +60,6 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &QredoPolicy) -> Result<Verifi
             style(mode_reason),
         )));
     }
-    let mut signed = Vec::with_capacity(512 + ctx.body.len());
-    let verified =
-        qredo::verify_with_buffer(&req, &parsed, public_key, policy, ctx.now, &mut signed)
-            .map_err(|e| about(reject(e)))?;
     // Status after the signature: only the key's holder learns it is revoked or expired.
     credential
         .check_usable(Purpose::QredoKey, ctx.now)
