@@ -13,13 +13,14 @@ use auth_core::{Error, ErrorCode};
 const CHALLENGE: &str = "Bearer error=\"invalid_token\"";
 
 fn presented<'a>(headers: &Headers<'a>) -> Option<&'a str> {
-    bearer::token(headers).filter(|t| {
-        bearer::looks_like_jwt(t) && !bearer::is_user_token(t) && !bearer::is_app_token(t)
-    })
+    bearer::token(headers).filter(|t| bearer::looks_like_jwt(t) && !bearer::is_app_token(t))
 }
 
-pub(crate) fn detect(headers: &Headers<'_>) -> bool {
-    presented(headers).is_some()
+/// A bearer JWS. Where the route also takes user tokens, one that declares the user-token
+/// type is left to that scheme (the header is decoded only then; the JWT verifier refuses
+/// that type anyway).
+pub(crate) fn detect(headers: &Headers<'_>, route_takes_user_tokens: bool) -> bool {
+    presented(headers).is_some_and(|t| !(route_takes_user_tokens && bearer::is_user_token(t)))
 }
 
 pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &JwtPolicy) -> Result<Verified, Rejection> {

@@ -75,7 +75,12 @@ pub(crate) fn detect<'r>(
         Accept::Qredo(_) => qredo::detect(headers),
         Accept::HttpSignature(_) => http_signature::detect(headers),
         Accept::Altalix(_) => altalix::detect(parts),
-        Accept::Jwt(_) => jwt::detect(headers),
+        Accept::Jwt(_) => jwt::detect(
+            headers,
+            route
+                .find(auth_core::credential::Scheme::UserToken)
+                .is_some(),
+        ),
         Accept::Smile(_) => smile::detect_headers(headers),
         Accept::UserToken(_) => user_token::detect(headers),
         Accept::AppToken(_) => app_token::detect(parts, headers),
