@@ -9,7 +9,7 @@ use auth_core::keys::{HmacSecret, PrivateKey, RsaPkcs1Decryptor, RsaRawSigner};
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::jwt::{Algorithm, Claims, JwtKey, JwtPolicy, JwtSigner, JwtVerifier};
 use auth_core::scheme::smile::{self, SmileKey, SmilePolicy, sec_key};
-use auth_core::scheme::user_token::{Principal, RevokedIds, UserTokenIssuer, UserTokenVerifier};
+use auth_core::scheme::user_token::{RevokedIds, UserTokenIssuer, UserTokenVerifier};
 use criterion::{Criterion, criterion_group, criterion_main};
 use jwt_simple::prelude::MACLike as _;
 use partner_auth_benches as fx;
@@ -223,9 +223,17 @@ fn user_tokens(c: &mut Criterion) {
     let now = now();
     let secret = HmacSecret::from_bytes(SECRET).unwrap();
     let issuer = UserTokenIssuer::new(JwtSigner::hmac(&secret, Algorithm::HS256).unwrap(), "p");
-    let principal = Principal {
-        subject: "partner-42",
-        scopes: &["user:rate"],
+    let principal = auth_core::credential::Principal {
+        partner: auth_core::credential::PartnerId::new("partner-42").expect("principal"),
+        credential: auth_core::credential::CredentialRef::parse(
+            auth_core::credential::Purpose::ApiKey,
+            "partner-42-key",
+        )
+        .expect("principal"),
+        scheme: auth_core::credential::Scheme::ApiKey,
+        scopes: auth_core::credential::Scopes::new(["user:rate"]),
+        environment: auth_core::credential::Environment::Live,
+        expires_at: None,
     };
     let t = issuer
         .issue(

@@ -39,7 +39,7 @@ use auth_core::scheme::jwt::{Algorithm, Claims, JwtKey, JwtPolicy, JwtSigner};
 use auth_core::scheme::qredo::{self, Freshness, FreshnessMode, QredoPolicy};
 use auth_core::scheme::rfc9421::{self, Component, SignatureSpec};
 use auth_core::scheme::smile::{SmileKey, SmilePolicy};
-use auth_core::scheme::user_token::{self, UserTokenIssuer, UserTokenVerifier};
+use auth_core::scheme::user_token::{UserTokenIssuer, UserTokenVerifier};
 use auth_core::{ErrorCode, UnixTime};
 use auth_http::clock::Clock;
 use auth_http::server::{
@@ -309,9 +309,17 @@ fn build_fixture() -> Fixture {
     );
     let revocations = Arc::new(SharedRevocations::default());
     let scopes = [REQUIRED_SCOPE, "orders:read"];
-    let who = user_token::Principal {
-        subject: "acme",
-        scopes: &scopes,
+    let who = auth_core::credential::Principal {
+        partner: auth_core::credential::PartnerId::new("acme").expect("principal"),
+        credential: auth_core::credential::CredentialRef::parse(
+            auth_core::credential::Purpose::ApiKey,
+            "acme-key",
+        )
+        .expect("principal"),
+        scheme: auth_core::credential::Scheme::ApiKey,
+        scopes: auth_core::credential::Scopes::new(scopes),
+        environment: auth_core::credential::Environment::Live,
+        expires_at: None,
     };
     let revoked_token = expect(
         user_tokens.issue(
@@ -957,9 +965,17 @@ fn signed_case(f: &Fixture, scheme: u8, r: &mut Reader<'_>) -> Option<Case> {
         6 => {
             // Restricted user tokens on /rates.
             let scopes = [REQUIRED_SCOPE, "orders:read"];
-            let who = user_token::Principal {
-                subject: "acme",
-                scopes: &scopes,
+            let who = auth_core::credential::Principal {
+                partner: auth_core::credential::PartnerId::new("acme").expect("principal"),
+                credential: auth_core::credential::CredentialRef::parse(
+                    auth_core::credential::Purpose::ApiKey,
+                    "acme-key",
+                )
+                .expect("principal"),
+                scheme: auth_core::credential::Scheme::ApiKey,
+                scopes: auth_core::credential::Scopes::new(scopes),
+                environment: auth_core::credential::Environment::Live,
+                expires_at: None,
             };
             let in_5_min = NOW.saturating_add(Duration::from_secs(300));
             let (token, ok) = match k.variant {

@@ -1,11 +1,12 @@
 //! Restricted user tokens: what cannot be minted, what is rejected and with which code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use auth_core::credential::Principal;
 use auth_core::keys::HmacSecret;
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::jwt::{self, Algorithm, JwtKey, JwtPolicy, JwtSigner, JwtVerifier};
 use auth_core::scheme::user_token::{
-    Principal, RevokedIds, SCOPE_USER_RATE, SessionRequest, UserTokenIssuer, UserTokenVerifier,
+    RevokedIds, SCOPE_USER_RATE, SessionRequest, UserTokenIssuer, UserTokenVerifier,
 };
 use auth_core::{ErrorCode, UnixTime};
 use proptest::prelude::*;
@@ -30,10 +31,18 @@ fn verifier() -> UserTokenVerifier {
 
 const PARTNER_SCOPES: &[&str] = &["user:rate", "orders:write", "orders:read"];
 
-fn partner() -> Principal<'static> {
-    Principal {
-        subject: "partner-42",
-        scopes: PARTNER_SCOPES,
+fn partner() -> Principal {
+    auth_core::credential::Principal {
+        partner: auth_core::credential::PartnerId::new("partner-42").unwrap(),
+        credential: auth_core::credential::CredentialRef::parse(
+            auth_core::credential::Purpose::ApiKey,
+            "partner-42-key",
+        )
+        .unwrap(),
+        scheme: auth_core::credential::Scheme::ApiKey,
+        scopes: auth_core::credential::Scopes::new(PARTNER_SCOPES.iter().copied()),
+        environment: auth_core::credential::Environment::Live,
+        expires_at: None,
     }
 }
 

@@ -10,6 +10,7 @@
 //! and the other way round. Lifetime is capped at issue and again at verification (default
 //! 10 minutes).
 
+use crate::credential::{Principal, Scheme};
 use crate::encoding::b64url_encode;
 use crate::error::{Error, ErrorCode, Result};
 use crate::rand::SecureRandom;
@@ -85,16 +86,6 @@ impl SessionRequest {
     }
 }
 
-/// Who asks for a token: the principal of the API key that authenticated the request, and
-/// that key's scopes (the ceiling for the token's).
-#[derive(Debug, Clone, Copy)]
-pub struct Principal<'a> {
-    /// The API key's principal (becomes `sub`).
-    pub subject: &'a str,
-    /// The API key's scopes.
-    pub scopes: &'a [&'a str],
-}
-
 /// A freshly minted token. Debug shows its ID and expiry, not the bearer token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IssuedUserToken {
@@ -149,26 +140,30 @@ impl UserTokenIssuer {
     /// expires at `expires_at` (in the future, at most the cap away).
     pub fn issue(
         &self,
-        principal: &Principal<'_>,
+        principal: &Principal,
         scopes: &[&str],
         expires_at: UnixTime,
         now: UnixTime,
         rng: &dyn SecureRandom,
     ) -> Result<IssuedUserToken> {
+        // A token never mints tokens: only a partner's own credential may ask.
+        if matches!(principal.scheme, Scheme::UserToken | Scheme::AppToken) {
+            return Err(Error::new(
+                ErrorCode::InsufficientScope,
+                "tokens are issued to partner credentials only, not to tokens",
+            ));
+        }
         if scopes.is_empty() || scopes.len() > MAX_SCOPES {
             return Err(Error::malformed("ask for 1 to 16 scopes"));
         }
         for s in scopes {
             check_scope(s)?;
-            if !principal.scopes.contains(s) {
+            if !principal.has_scope(s) {
                 return Err(Error::new(
                     ErrorCode::InsufficientScope,
                     format!("scope `{s}` is not among the issuing API key's scopes"),
                 ));
             }
-        }
-        if principal.subject.is_empty() || principal.subject.len() > 256 {
-            return Err(Error::malformed("the principal must be 1 to 256 bytes"));
         }
         if expires_at <= now {
             return Err(Error::malformed("expires_at must be in the future"));
@@ -185,7 +180,7 @@ impl UserTokenIssuer {
         let claims = Claims {
             client_id: None,
             iss: Some(self.issuer.clone()),
-            sub: Some(principal.subject.to_owned()),
+            sub: Some(principal.partner.as_str().to_owned()),
             aud: None,
             iat: Some(now.as_secs()),
             nbf: None,

@@ -106,13 +106,8 @@ pub fn issue_session(
             .map_err(|_| auth_core::Error::malformed("the session request is not UTF-8 JSON"))?;
         let request = SessionRequest::from_json(text)?;
         let expires_at = request.expiry()?;
-        let own: Vec<&str> = principal.scopes.iter().collect();
         let wanted: Vec<&str> = request.scopes.iter().map(String::as_str).collect();
-        let who = user_token::Principal {
-            subject: principal.partner.as_str(),
-            scopes: &own,
-        };
-        issuer.issue(&who, &wanted, expires_at, now, &SystemRandom::new())
+        issuer.issue(principal, &wanted, expires_at, now, &SystemRandom::new())
     })();
     match result {
         Ok(issued) => {
