@@ -324,3 +324,20 @@ fn a_session_request_must_be_a_json_object() {
         );
     }
 }
+
+#[test]
+fn a_token_principal_cannot_mint_tokens() {
+    let mut token = partner();
+    token.scheme = auth_core::credential::Scheme::UserToken;
+    let now = auth_core::UnixTime::from_secs(1_700_000_000);
+    let err = issuer()
+        .issue(
+            &token,
+            &[SCOPE_USER_RATE],
+            now.saturating_add(mins(5)),
+            now,
+            &auth_core::rand::SystemRandom::new(),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), auth_core::ErrorCode::InsufficientScope);
+}
