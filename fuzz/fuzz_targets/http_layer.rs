@@ -309,18 +309,7 @@ fn build_fixture() -> Fixture {
     );
     let revocations = Arc::new(SharedRevocations::default());
     let scopes = [REQUIRED_SCOPE, "orders:read"];
-    let who = auth_core::credential::Principal {
-        partner: auth_core::credential::PartnerId::new("acme").expect("principal"),
-        credential: auth_core::credential::CredentialRef::parse(
-            auth_core::credential::Purpose::ApiKey,
-            "acme-key",
-        )
-        .expect("principal"),
-        scheme: auth_core::credential::Scheme::ApiKey,
-        scopes: auth_core::credential::Scopes::new(scopes),
-        environment: auth_core::credential::Environment::Live,
-        expires_at: None,
-    };
+    let who = partner_principal(&scopes);
     let revoked_token = expect(
         user_tokens.issue(
             &who,
@@ -965,18 +954,7 @@ fn signed_case(f: &Fixture, scheme: u8, r: &mut Reader<'_>) -> Option<Case> {
         6 => {
             // Restricted user tokens on /rates.
             let scopes = [REQUIRED_SCOPE, "orders:read"];
-            let who = auth_core::credential::Principal {
-                partner: auth_core::credential::PartnerId::new("acme").expect("principal"),
-                credential: auth_core::credential::CredentialRef::parse(
-                    auth_core::credential::Purpose::ApiKey,
-                    "acme-key",
-                )
-                .expect("principal"),
-                scheme: auth_core::credential::Scheme::ApiKey,
-                scopes: auth_core::credential::Scopes::new(scopes),
-                environment: auth_core::credential::Environment::Live,
-                expires_at: None,
-            };
+            let who = partner_principal(&scopes);
             let in_5_min = NOW.saturating_add(Duration::from_secs(300));
             let (token, ok) = match k.variant {
                 1 => (
@@ -1288,5 +1266,21 @@ fn write_seeds(f: &Fixture, dir: &std::path::Path) {
         run(f, &replayed);
         let _ = std::fs::write(dir.join(format!("signed-{name}")), &structured);
         let _ = std::fs::write(dir.join(format!("raw-{name}")), &raw);
+    }
+}
+
+/// The partner `acme` (API-key credential) that asks for user tokens with `scopes`.
+fn partner_principal(scopes: &[&str]) -> auth_core::credential::Principal {
+    auth_core::credential::Principal {
+        partner: auth_core::credential::PartnerId::new("acme").expect("principal"),
+        credential: auth_core::credential::CredentialRef::parse(
+            auth_core::credential::Purpose::ApiKey,
+            "acme-key",
+        )
+        .expect("principal"),
+        scheme: auth_core::credential::Scheme::ApiKey,
+        scopes: auth_core::credential::Scopes::new(scopes.iter().copied()),
+        environment: auth_core::credential::Environment::Live,
+        expires_at: None,
     }
 }
