@@ -14,6 +14,7 @@ mod replay;
 mod resolver;
 mod route;
 mod schemes;
+mod serve;
 mod settings;
 mod user_tokens;
 
@@ -25,6 +26,10 @@ pub use rejection::{Disclosure, ErrorStyle, Rejection, status_for};
 pub use replay::{DEFAULT_REPLAY_CAPACITY, DEFAULT_REPLAY_QUOTA, MemoryReplayStore, ReplayStore};
 pub use resolver::{KeyResolver, Lookup, MemoryResolver, StoreUnavailable};
 pub use route::{Accept, Route, Routes};
+pub use serve::{
+    ACCEPT_ERROR_BACKOFF, BodyReadError, DeadlineBody, InvalidServeConfig, MAX_TIMEOUT,
+    MIN_BUF_SIZE, ServeConfig, serve, serve_with,
+};
 pub use settings::{
     DisclosureSetting, EnvironmentSetting, LayerSettings, NoTokenVerifiers, NonceSetting,
     PathMatchSetting, RouteSettings, SchemeSettings, TokenVerifiers,
@@ -516,12 +521,6 @@ pub fn require_scope<'r, B>(req: &'r Request<B>, scope: &str) -> Result<&'r Prin
         .with_challenge("Bearer error=\"insufficient_scope\""))
     }
 }
-
-mod serve;
-pub use serve::{
-    ACCEPT_ERROR_BACKOFF, BodyReadError, DeadlineBody, InvalidServeConfig, MAX_TIMEOUT,
-    MIN_BUF_SIZE, ServeConfig, serve, serve_with,
-};
 
 /// Adapts an async function into the handler service [`AuthLayer`] wraps.
 #[derive(Clone)]
