@@ -24,6 +24,8 @@
 #![allow(clippy::expect_used, clippy::print_stdout)]
 
 mod common;
+#[path = "common/secret_files.rs"]
+mod secret_files;
 
 use auth_core::apikey::{self, ApiKeyDigest, Environment, KeyPrefix};
 use auth_core::credential::{Credential, CredentialRef, Material, Purpose, QredoMode};
@@ -43,9 +45,6 @@ use auth_http::server::{
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
 use std::sync::Arc;
 use tower_layer::Layer;
 
@@ -63,32 +62,6 @@ fn json(status: u16, body: serde_json::Value) -> http::Response<Full<Bytes>> {
     r
 }
 
-/// Creates `dir` readable by its owner only (0700), tightening an existing one.
-fn private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-}
-
-/// Writes a secret readable by its owner only (0600). The old file is removed first and the
-/// new one created exclusively, so neither a file left readable by an earlier run nor a link
-/// planted in its place receives the secret.
-fn write_secret(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
-    let path = dir.join(name);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)?;
-    file.write_all(data)
-}
-
 /// The partner schemes of `/orders`, after the schemes `route` already lists.
 fn partner_schemes(route: Route) -> Route {
     route
@@ -103,8 +76,8 @@ fn partner_schemes(route: Route) -> Route {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rng = SystemRandom::new();
     let dir = common::demo_dir();
-    private_dir(&dir)?;
-    let write = |name: &str, data: &[u8]| write_secret(&dir, name, data);
+    secret_files::private_dir(&dir)?;
+    let write = |name: &str, data: &[u8]| secret_files::write_secret(&dir, name, data);
     let resolver = Arc::new(MemoryResolver::new());
 
     // Bearer API key (ours, `pa_test_...`), allowed to mint user:rate tokens.
