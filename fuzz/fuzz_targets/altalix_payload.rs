@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     for q in [text, as_payload.as_str()] {
         if let Ok(parsed) = altalix::parse_query(q) {
             let _ = parsed.key_id();
-            let _ = parsed.replay_nonce();
+            let _ = parsed.content_digest_for_replay();
             let _ = altalix::verify(&parsed, key(), &AltalixPolicy::default(), UnixTime::from_secs(1_795_000_000));
         }
     }

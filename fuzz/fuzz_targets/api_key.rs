@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         };
         assert!(
             credential
-                .check_presented_key(&presented)
+                .check_presented_key(&presented, &presented.digest())
                 .and_then(|()| credential.check_usable(Purpose::ApiKey, auth_core::UnixTime::EPOCH))
                 .is_err()
         );

@@ -70,7 +70,7 @@ fn main() -> Result<()> {
         });
     println!("registered as: {}", credential.reference());
     let presented = apikey::parse(issued.expose(), &prefix)?;
-    credential.check_presented_key(&presented)?;
+    credential.check_presented_key(&presented, &presented.digest())?;
     credential.check_usable(Purpose::ApiKey, now)?;
     println!("presented key: accepted for partner {}", credential.partner);
     let revoked = credential.clone().with_status(Status {

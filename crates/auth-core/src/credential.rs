@@ -454,14 +454,19 @@ impl Credential {
         self.status.check(now)
     }
 
-    /// For a bearer API key or a Qredo key: checks the presented key against the stored
-    /// digest (constant time) and the environment the key text names (ours name one).
-    pub fn check_presented_key(&self, presented: &PresentedKey<'_>) -> Result<()> {
-        let digest = match &self.material {
+    /// For a bearer API key or a Qredo key: checks `digest`, the presented key's digest the
+    /// caller already computed to find this credential, against the stored one (constant
+    /// time), and the environment the key text names (ours name one).
+    pub fn check_presented_key(
+        &self,
+        presented: &PresentedKey<'_>,
+        digest: &ApiKeyDigest,
+    ) -> Result<()> {
+        let stored = match &self.material {
             Material::ApiKey(d) | Material::Qredo { api_key: d, .. } => d,
             _ => return Err(unknown_credential()),
         };
-        if !ct_eq(presented.digest().as_bytes(), digest.as_bytes()) {
+        if !ct_eq(digest.as_bytes(), stored.as_bytes()) {
             return Err(unknown_credential());
         }
         if let PresentedKey::Issued { env, .. } = presented

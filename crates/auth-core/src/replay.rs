@@ -1,5 +1,5 @@
-//! Replay policy, pure: whether a claimed time is fresh, the replay-cache key of a nonce
-//! (scoped by key ID), the strictly-increasing rule for Qredo `x-nonce`, and bounded
+//! Replay policy, pure: whether a claimed time is fresh, the one replay-key format
+//! ([`ReplayKey`], scoped by credential), the strictly-increasing rule for Qredo `x-nonce`, and bounded
 //! in-memory stores for both with the time passed in. The Redis-backed store of the service
 //! follows the same rules (`SET key NX PX ttl`).
 //!
@@ -72,21 +72,6 @@ pub fn check_fresh(claimed: UnixTime, now: UnixTime, window: FreshnessWindow) ->
         ));
     }
     Ok(())
-}
-
-/// The replay-cache key of `nonce` presented with `key_id` under `scheme`: nonces are
-/// scoped by key, so one partner cannot burn another's nonces. The key ID is
-/// length-prefixed so no two (key ID, nonce) pairs share a cache key.
-pub fn nonce_cache_key(scheme: &str, key_id: &str, nonce: &str) -> Result<String> {
-    if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
-        return Err(Error::malformed(format!(
-            "a nonce must have 1 to {MAX_NONCE_LEN} bytes"
-        )));
-    }
-    if key_id.len() > MAX_KEY_ID_LEN {
-        return Err(Error::new(ErrorCode::TooLarge, "the key ID is too long"));
-    }
-    Ok(format!("replay:{scheme}:{}:{key_id}:{nonce}", key_id.len()))
 }
 
 /// The strictly-increasing rule for Qredo `x-nonce`: `presented` must exceed the last
@@ -474,19 +459,6 @@ mod tests {
             );
         }
         assert_eq!(w.retention(), Duration::from_secs(305));
-    }
-
-    #[test]
-    fn cache_keys_are_scoped_and_unambiguous() {
-        let a = nonce_cache_key("rfc9421", "a:b", "c").unwrap();
-        let b = nonce_cache_key("rfc9421", "a", "b:c").unwrap();
-        assert_ne!(a, b);
-        assert_ne!(
-            nonce_cache_key("rfc9421", "k1", "n").unwrap(),
-            nonce_cache_key("rfc9421", "k2", "n").unwrap()
-        );
-        assert!(nonce_cache_key("x", "k", "").is_err());
-        assert!(nonce_cache_key("x", "k", &"n".repeat(257)).is_err());
     }
 
     #[test]

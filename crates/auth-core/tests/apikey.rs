@@ -23,7 +23,7 @@ fn credential(digest: ApiKeyDigest, env: Environment) -> Credential {
 /// the key must match (constant time, and name the credential's environment), then the
 /// credential must serve API keys and be valid now.
 fn check(c: &Credential, presented: &PresentedKey<'_>, now: UnixTime) -> Result<()> {
-    c.check_presented_key(presented)?;
+    c.check_presented_key(presented, &presented.digest())?;
     c.check_usable(Purpose::ApiKey, now)
 }
 

@@ -162,9 +162,13 @@ fn mutations_are_rejected_with_the_right_reason() {
     for (i, method) in ["POST", "PUT"].into_iter().enumerate() {
         let req = Request::from_uri(method, url, &good, body).unwrap();
         let p = qredo::parse(&req).unwrap();
-        let k =
-            auth_core::replay::nonce_cache_key("qredo", p.api_key(), &p.replay_nonce()).unwrap();
-        let r = cache.check_and_insert(&k, now, window.retention());
+        let v = qredo::verify(&req, &p, &key, &policy(), now).unwrap();
+        let scope = auth_core::credential::CredentialRef::by_digest(
+            auth_core::credential::Purpose::QredoKey,
+            &auth_core::apikey::ApiKeyDigest::of(p.api_key()),
+        );
+        let k = auth_core::replay::ReplayKey::content(&scope, &v.content_digest_for_replay());
+        let r = cache.record(&k, now, window.retention());
         assert_eq!(r.is_ok(), i == 0, "{method}");
     }
 

@@ -340,6 +340,11 @@ fn bad_input_gives_distinct_typed_errors() {
 
     // Good under the strict default policy, once: the nonce then counts as replayed.
     let mut cache = auth_core::replay::ReplayCache::new(8);
+    let k1 = auth_core::credential::CredentialRef::parse(
+        auth_core::credential::Purpose::HttpSignatureKey,
+        "k1",
+    )
+    .unwrap();
     signed_post(&spec, &[], |m| {
         let p = rfc9421::verify_with_lookup(m, &strict, NOW, lookup).unwrap();
         let v = rfc9421::verify(m, &p, &vk, &strict, NOW).unwrap();
@@ -347,13 +352,16 @@ fn bad_input_gives_distinct_typed_errors() {
             (v.keyid, v.nonce, v.body),
             (Some("k1"), Some("n-1"), BodyCheck::DigestVerified)
         );
-        let key = v.replay_key().unwrap().unwrap();
-        cache
-            .check_and_insert(&key, NOW, strict.replay_window())
-            .unwrap();
+        let key = auth_core::replay::ReplayKey::new(
+            &k1,
+            auth_core::replay::ReplayKind::Nonce,
+            v.nonce.unwrap(),
+        )
+        .unwrap();
+        cache.record(&key, NOW, strict.replay_window()).unwrap();
         let later = NOW.saturating_add(Duration::from_secs(200));
         let e = cache
-            .check_and_insert(&key, later, strict.replay_window())
+            .record(&key, later, strict.replay_window())
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Replayed);
     });
@@ -984,11 +992,7 @@ fn ecdsa_twin_signature_has_the_same_replay_identifier() {
         let m = Message::Request(&r);
         let p = rfc9421::parse(&m, &policy).unwrap();
         let v = rfc9421::verify(&m, &p, &vk, &policy, NOW).unwrap();
-        assert_eq!(
-            v.replay_key(),
-            None,
-            "no nonce: only the content can identify it"
-        );
+        assert_eq!(v.nonce, None, "no nonce: only the content can identify it");
         (p.signature().to_vec(), v.content_digest_for_replay())
     };
     let (sig_a, id_a) = replay_id(&s.signature_input, &s.signature);

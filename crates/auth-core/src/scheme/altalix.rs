@@ -187,12 +187,13 @@ impl ParsedPayload {
         &self.json
     }
 
-    /// A replay nonce for this signed URL (hex SHA-256 of the signature), to be recorded in a
-    /// replay cache for the freshness window so a signed URL is used at most once.
-    pub fn replay_nonce(&self) -> String {
-        crate::encoding::hex_lower(
-            ring::digest::digest(&ring::digest::SHA256, &self.signature).as_ref(),
-        )
+    /// The replay identifier of this signed URL: the SHA-256 of the exact signed JSON (not of
+    /// the signature, whose encoding may vary). Record it, scoped by the key, for the window's
+    /// retention ([`crate::replay::ReplayKey::content`]) so a signed URL is used at most once.
+    pub fn content_digest_for_replay(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &self.json).as_ref());
+        out
     }
 }
 

@@ -269,18 +269,6 @@ impl<'a> ParsedQredo<'a> {
     pub fn freshness(&self) -> Freshness {
         self.freshness
     }
-
-    /// A replay nonce for a timestamped request (hex SHA-256 of the signature): the method
-    /// is not signed and a timestamp stays valid for the whole window, so record this in a
-    /// replay cache ([`crate::replay::ReplayCache`]) for twice the window to accept each
-    /// signed request once. After verifying, prefer
-    /// [`VerifiedQredo::content_digest_for_replay`], which is the same in both freshness
-    /// modes.
-    pub fn replay_nonce(&self) -> String {
-        crate::encoding::hex_lower(
-            ring::digest::digest(&ring::digest::SHA256, &self.signature).as_ref(),
-        )
-    }
 }
 
 fn decimal(text: &str) -> Option<u64> {

@@ -199,6 +199,17 @@ pub struct ParsedSignature<'a> {
 }
 
 impl<'a> ParsedSignature<'a> {
+    /// The replay identifier: the MAC covers only partner ID and timestamp, so the SHA-256
+    /// of the timestamp, scoped by the partner's key ([`crate::replay::ReplayKey::content`]),
+    /// names the signed content. Record it for [`SmilePolicy::retention`].
+    pub fn content_digest_for_replay(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(
+            ring::digest::digest(&ring::digest::SHA256, self.timestamp.as_bytes()).as_ref(),
+        );
+        out
+    }
+
     /// The partner ID (use it to find the API key).
     pub fn partner_id(&self) -> &'a str {
         self.partner_id

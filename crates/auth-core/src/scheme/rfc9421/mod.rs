@@ -580,7 +580,7 @@ pub struct Verified<'p> {
     /// `expires`.
     pub expires: Option<UnixTime>,
     /// The nonce, to be checked against a replay cache (scope it by key ID:
-    /// [`crate::replay::nonce_cache_key`]).
+    /// [`crate::replay::ReplayKey`]).
     pub nonce: Option<&'p str>,
     /// The `tag`.
     pub tag: Option<&'p str>,
@@ -591,14 +591,6 @@ pub struct Verified<'p> {
 }
 
 impl Verified<'_> {
-    /// The replay-cache key of this signature's nonce, scoped by `keyid`
-    /// ([`crate::replay::nonce_cache_key`]); `None` without a nonce. Record it for
-    /// [`VerifyPolicy::replay_window`] (e.g. in [`crate::replay::ReplayCache`]).
-    pub fn replay_key(&self) -> Option<Result<String>> {
-        self.nonce
-            .map(|n| crate::replay::nonce_cache_key("rfc9421", self.keyid.unwrap_or(""), n))
-    }
-
     /// The replay identifier of what was signed: SHA-256 over the `keyid` and the signature
     /// base. Use it when the signature carries no nonce. It does not depend on the
     /// signature's bytes, which are not unique: ECDSA's `(r, n - s)` verifies as well as

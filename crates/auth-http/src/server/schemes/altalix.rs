@@ -2,7 +2,7 @@
 //! the payload's `key_id` among [`Purpose::AltalixKey`] credentials. The payload's
 //! `partner_id` must be the key's partner; each payload is accepted once.
 
-use super::{Ctx, Verified, problem, resolve, sha256};
+use super::{Ctx, Verified, problem, resolve};
 use crate::server::rejection::{ErrorStyle, Rejection};
 use auth_core::credential::{CredentialRef, Material, Principal, Purpose, Scheme};
 use auth_core::replay::{ReplayKey, ReplayObligation};
@@ -49,7 +49,7 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &AltalixPolicy) -> Result<Veri
     Ok(Verified {
         principal,
         replay: ReplayObligation::SingleUse {
-            key: ReplayKey::content(&reference, &sha256(parsed.json())),
+            key: ReplayKey::content(&reference, &parsed.content_digest_for_replay()),
             ttl: policy.window().retention(),
         },
         style,

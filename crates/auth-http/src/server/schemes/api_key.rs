@@ -31,14 +31,15 @@ pub(crate) async fn verify(ctx: &Ctx<'_>) -> Result<Verified, Rejection> {
     let text = presented(&ctx.headers).ok_or_else(Rejection::missing)?;
     let reject = |e| problem(e).with_challenge(CHALLENGE);
     let key = apikey::parse(text, &ctx.shared.config.api_key_prefix).map_err(reject)?;
-    let reference = CredentialRef::by_digest(Purpose::ApiKey, &key.digest());
+    let digest = key.digest();
+    let reference = CredentialRef::by_digest(Purpose::ApiKey, &digest);
     let style = ErrorStyle::Problem;
     let credential = resolve(ctx, &reference, &style)
         .await
         .map_err(|r| r.with_challenge(CHALLENGE))?;
     let principal = Principal::of(&credential, Scheme::ApiKey);
     credential
-        .check_presented_key(&key)
+        .check_presented_key(&key, &digest)
         .and_then(|()| credential.check_usable(Purpose::ApiKey, ctx.now))
         .map_err(|e| reject(e).about(&principal))?;
     Ok(Verified {

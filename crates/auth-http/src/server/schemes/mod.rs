@@ -217,11 +217,3 @@ pub(crate) fn view<'a>(
     )
     .map_err(|e| Rejection::new(e, style.clone()))
 }
-
-/// SHA-256 of `bytes` (the signed content a replay key names).
-pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let d = ring::digest::digest(&ring::digest::SHA256, bytes);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}

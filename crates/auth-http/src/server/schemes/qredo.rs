@@ -26,7 +26,8 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &QredoPolicy) -> Result<Verifi
     let reject = |e: qredo::QredoError| Rejection::new(e.error, style(e.reason));
     let parsed = qredo::parse(&req).map_err(reject)?;
     let presented = PresentedKey::Foreign(parsed.api_key());
-    let reference = CredentialRef::by_digest(Purpose::QredoKey, &presented.digest());
+    let digest = presented.digest();
+    let reference = CredentialRef::by_digest(Purpose::QredoKey, &digest);
     let credential = resolve(ctx, &reference, &style(Reason::ApiKey)).await?;
     let principal = Principal::of(&credential, Scheme::Qredo);
     let about = |r: Rejection| r.about(&principal);
@@ -40,7 +41,7 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &QredoPolicy) -> Result<Verifi
         )));
     };
     credential
-        .check_presented_key(&presented)
+        .check_presented_key(&presented, &digest)
         .map_err(|e| about(Rejection::new(e, style(Reason::ApiKey))))?;
     let mut signed = Vec::with_capacity(512 + ctx.body.len());
     let verified =

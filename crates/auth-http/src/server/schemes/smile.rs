@@ -3,7 +3,7 @@
 //! carries no other credential. The key is found by partner ID among [`Purpose::SmileKey`]
 //! credentials; each (partner, timestamp) pair is accepted once (the MAC covers only those).
 
-use super::{Ctx, Verified, problem, resolve, sha256};
+use super::{Ctx, Verified, problem, resolve};
 use crate::server::rejection::{ErrorStyle, Rejection};
 use auth_core::credential::{CredentialRef, Material, Principal, Purpose, Scheme};
 use auth_core::replay::{ReplayKey, ReplayObligation};
@@ -83,7 +83,7 @@ async fn verify_parsed(
     Ok(Verified {
         principal,
         replay: ReplayObligation::SingleUse {
-            key: ReplayKey::content(&reference, &sha256(parsed.timestamp().as_bytes())),
+            key: ReplayKey::content(&reference, &parsed.content_digest_for_replay()),
             ttl: policy.retention(),
         },
         style,
