@@ -1,0 +1,1 @@
+//! Verification endpoints for gateways (to be written).

@@ -1,0 +1,3 @@
+//! The `auth-verify` binary: parses the command line and runs the service.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! sealed (to be written).

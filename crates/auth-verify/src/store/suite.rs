@@ -1,0 +1,1 @@
+//! Shared store suite (to be written).
