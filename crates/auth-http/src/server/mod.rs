@@ -28,7 +28,7 @@ pub use resolver::{KeyResolver, Lookup, MemoryResolver, StoreUnavailable};
 pub use route::{Accept, Route, Routes};
 pub use serve::{
     ACCEPT_ERROR_BACKOFF, BodyReadError, DeadlineBody, InvalidServeConfig, MAX_TIMEOUT,
-    MIN_BUF_SIZE, ServeConfig, serve, serve_with,
+    MIN_BUF_SIZE, PeerAddr, ServeConfig, serve, serve_until, serve_with,
 };
 pub use settings::{
     DisclosureSetting, EnvironmentSetting, LayerSettings, NoTokenVerifiers, NonceSetting,

@@ -255,6 +255,44 @@ where
     ResBody::Data: Send,
     ResBody::Error: Into<BoxError>,
 {
+    serve_until(
+        listener,
+        service,
+        config,
+        std::future::pending(),
+        Duration::ZERO,
+    )
+    .await
+}
+
+/// The peer's address, a request extension on every request [`serve_until`] hands the
+/// service (forward-auth believes forwarded headers only from trusted peers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
+/// [`serve_with`] that stops when `shutdown` completes: it stops accepting, lets every
+/// connection finish its in-flight request (hyper's graceful shutdown closes idle keep-alive
+/// connections at once), and returns once all connections ended or `grace` passed, whichever
+/// is first. Each request carries its [`PeerAddr`].
+pub async fn serve_until<S, ResBody, F>(
+    listener: tokio::net::TcpListener,
+    service: S,
+    config: ServeConfig,
+    shutdown: F,
+    grace: Duration,
+) -> std::io::Result<()>
+where
+    S: tower_service::Service<Request<DeadlineBody>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ResBody: Body + Send + 'static,
+    ResBody::Data: Send,
+    ResBody::Error: Into<BoxError>,
+    F: Future<Output = ()> + Send,
+{
     config
         .validate()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
@@ -268,34 +306,66 @@ where
         builder.max_headers(config.max_headers);
     }
     let permits = Arc::new(Semaphore::new(config.max_connections));
-    let service = WithDeadline {
-        inner: service,
-        timeout: config.body_read_timeout,
-    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         // The permit comes first: while none is free, connections queue in the kernel's listen
         // backlog instead of in this process.
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| std::io::Error::other("the connection semaphore was closed"))?;
-        let stream = loop {
-            match listener.accept().await {
-                Ok((stream, _)) => break stream,
-                // Out of file descriptors, a connection reset before it was accepted, ...:
-                // none of them is a reason to stop serving the connections still to come.
-                Err(_) => tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await,
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p
+                .map_err(|_| std::io::Error::other("the connection semaphore was closed"))?,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => break pair,
+                    // Out of file descriptors, a connection reset before it was accepted, ...:
+                    // none of them is a reason to stop serving the connections still to come.
+                    Err(_) => tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await,
+                },
+                () = &mut shutdown => {
+                    drop(permit);
+                    return drain(&permits, config.max_connections, &stop_tx, grace).await;
+                }
             }
         };
-        let svc = hyper_util::service::TowerToHyperService::new(service.clone());
+        let service = WithDeadline {
+            inner: service.clone(),
+            timeout: config.body_read_timeout,
+            peer: PeerAddr(peer),
+        };
+        let svc = hyper_util::service::TowerToHyperService::new(service);
         let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
+        let mut stop = stop_rx.clone();
         tokio::spawn(async move {
+            let mut conn = std::pin::pin!(conn);
             // A client that hangs up or times out is not our error to report.
-            let _ = conn.await;
+            let stopped = tokio::select! {
+                _ = conn.as_mut() => false,
+                r = stop.wait_for(|stop| *stop) => r.is_ok(),
+            };
+            if stopped {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
             drop(permit);
         });
     }
+    drain(&permits, config.max_connections, &stop_tx, grace).await
+}
+
+/// Tells every connection to finish and waits (at most `grace`) until all permits are back.
+async fn drain(
+    permits: &Arc<Semaphore>,
+    max_connections: usize,
+    stop: &tokio::sync::watch::Sender<bool>,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let _ = stop.send(true);
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(grace, permits.acquire_many(all)).await;
+    Ok(())
 }
 
 /// Hands `inner` each request with its body wrapped in a [`DeadlineBody`].
@@ -303,6 +373,7 @@ where
 struct WithDeadline<S> {
     inner: S,
     timeout: Duration,
+    peer: PeerAddr,
 }
 
 impl<S> tower_service::Service<Request<Incoming>> for WithDeadline<S>
@@ -319,8 +390,9 @@ where
 
     fn call(&mut self, req: Request<Incoming>) -> Self::Future {
         let timeout = self.timeout;
-        self.inner
-            .call(req.map(|body| DeadlineBody::new(body, timeout)))
+        let mut req = req.map(|body| DeadlineBody::new(body, timeout));
+        req.extensions_mut().insert(self.peer);
+        self.inner.call(req)
     }
 }
 
