@@ -348,9 +348,15 @@ fn interop_setup() -> Result {
                 .args(NPM_PACKAGES),
         )?;
     }
-    // Ruby's OpenSSL is the seed's own sec_key implementation (Debian package `ruby`).
-    if !have("ruby", "--version") {
-        println!("installing ruby (Debian package) for the sec_key interop tests");
+    // Ruby's OpenSSL is the seed's own sec_key implementation; nginx and Caddy are the real
+    // gateways the forward-auth tests put in front of auth-verify (all Debian packages).
+    let wanted: Vec<&str> = [("ruby", "ruby", "--version"), ("nginx", "nginx", "-v"), ("caddy", "caddy", "version")]
+        .iter()
+        .filter(|(_, bin, arg)| !have(bin, arg))
+        .map(|(pkg, _, _)| *pkg)
+        .collect();
+    if !wanted.is_empty() {
+        println!("installing {} (Debian packages) for the interop and gateway tests", wanted.join(", "));
         let apt = |args: &[&str]| -> Result {
             let mut c = Command::new("apt-get");
             c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
@@ -365,7 +371,9 @@ fn interop_setup() -> Result {
             run("apt-get", &mut c)
         };
         apt(&["update", "-qq"])?;
-        apt(&["install", "-y", "-qq", "ruby"])?;
+        let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+        install.extend(wanted.iter().copied());
+        apt(&install)?;
     }
     if !have("openssl", "version") {
         return Err(
