@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod gateway;
+pub mod ops;
 pub mod registry;
 pub mod sealed;
 pub mod store;
