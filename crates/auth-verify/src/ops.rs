@@ -186,9 +186,7 @@ impl Metrics {
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail; an empty scrape would show a bug plainly.
-        if prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
-            .is_err()
-        {
+        if prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry).is_err() {
             out.clear();
         }
         out

@@ -110,7 +110,9 @@ fn rewrite_from(lines: &mut [String], index: usize, edit: impl FnOnce(&str) -> S
 fn error_of(dir: &Path) -> (u64, Option<u64>, Problem, String) {
     let report = verify_file(&dir.join(AUDIT_FILE), None);
     let shown = report.to_string();
-    let e = report.error.unwrap_or_else(|| panic!("expected an error: {shown}"));
+    let e = report
+        .error
+        .unwrap_or_else(|| panic!("expected an error: {shown}"));
     (e.line, e.seq, e.problem, shown)
 }
 
@@ -135,7 +137,11 @@ async fn a_clean_log_verifies_with_every_entry_covered() {
     assert_eq!(report.checkpoints, 3);
     assert!(report.warnings.is_empty(), "{report}");
     assert_eq!(report.last_checkpoint.as_ref().unwrap().0, 12);
-    assert!(report.to_string().contains("OK, 13 entries, 3 signed checkpoints"));
+    assert!(
+        report
+            .to_string()
+            .contains("OK, 13 entries, 3 signed checkpoints")
+    );
 }
 
 #[tokio::test]
@@ -146,7 +152,10 @@ async fn an_edited_field_is_named_by_seq_and_line() {
     save(dir.path(), &lines);
     let (line, seq, problem, shown) = error_of(dir.path());
     assert_eq!((line, seq, problem), (3, Some(3), Problem::HashMismatch));
-    assert!(shown.contains("line 3 (seq 3): hash does not match its content"), "{shown}");
+    assert!(
+        shown.contains("line 3 (seq 3): hash does not match its content"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -198,7 +207,10 @@ async fn an_entry_rehashed_alone_breaks_the_next_prev() {
         (line, seq, problem),
         (3, Some(3), Problem::PrevMismatch { previous: 2 })
     );
-    assert!(shown.contains("prev does not match entry 2's hash"), "{shown}");
+    assert!(
+        shown.contains("prev does not match entry 2's hash"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -220,17 +232,24 @@ async fn a_rechained_log_fails_at_the_first_checkpoint_after_the_edit() {
 async fn a_checkpoint_signed_by_another_key_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let mut lines = write_log(dir.path(), 10).await;
-    let other = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
-        .unwrap();
+    let other =
+        ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
     let other = ring::signature::Ed25519KeyPair::from_pkcs8(other.as_ref()).unwrap();
     use ring::signature::KeyPair;
     let other_fp = hex(&Sha256::digest(other.public_key().as_ref()));
     let checkpoint = json(&lines[4]);
     let mut msg = b"partner-auth audit checkpoint v1\0".to_vec();
-    msg.extend_from_slice(&checkpoint["event"]["covers_seq"].as_u64().unwrap().to_be_bytes());
+    msg.extend_from_slice(
+        &checkpoint["event"]["covers_seq"]
+            .as_u64()
+            .unwrap()
+            .to_be_bytes(),
+    );
     msg.extend_from_slice(&unhex(checkpoint["event"]["covers_hash"].as_str().unwrap()));
     let forged_sig = hex(other.sign(&msg).as_ref());
-    rewrite_from(&mut lines, 4, |h| set(&set(h, "sig", &forged_sig), "key", &other_fp));
+    rewrite_from(&mut lines, 4, |h| {
+        set(&set(h, "sig", &forged_sig), "key", &other_fp)
+    });
     assert_eq!(json(&lines[4])["event"]["kind"], "checkpoint");
     save(dir.path(), &lines);
     let (line, _, problem, _) = error_of(dir.path());
@@ -268,7 +287,10 @@ async fn a_restart_continues_the_chain() {
     }))
     .unwrap();
     log.shutdown().await.unwrap();
-    assert_eq!(log.record(decision(0)), Err(auth_verify::audit::AuditError::Closed));
+    assert_eq!(
+        log.record(decision(0)),
+        Err(auth_verify::audit::AuditError::Closed)
+    );
     let report = verify_file(&dir.path().join(AUDIT_FILE), None);
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.entries, before + 2);
@@ -303,7 +325,11 @@ async fn a_torn_last_line_is_reported_then_named_by_a_recovery_entry() {
         }]
     ));
     // The torn bytes are still there, untouched.
-    assert!(std::fs::read_to_string(&path).unwrap().contains(r#"{"seq":6,"time":"2026-01-0"#));
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains(r#"{"seq":6,"time":"2026-01-0"#)
+    );
 }
 
 #[tokio::test]
@@ -419,7 +445,12 @@ async fn key_files_are_private_and_openssl_verifies_a_checkpoint() {
     let checkpoint = json(&lines[4]);
     assert_eq!(checkpoint["event"]["kind"], "checkpoint");
     let mut msg = b"partner-auth audit checkpoint v1\0".to_vec();
-    msg.extend_from_slice(&checkpoint["event"]["covers_seq"].as_u64().unwrap().to_be_bytes());
+    msg.extend_from_slice(
+        &checkpoint["event"]["covers_seq"]
+            .as_u64()
+            .unwrap()
+            .to_be_bytes(),
+    );
     msg.extend_from_slice(&unhex(checkpoint["event"]["covers_hash"].as_str().unwrap()));
     std::fs::write(dir.path().join("msg"), &msg).unwrap();
     std::fs::write(
@@ -429,14 +460,25 @@ async fn key_files_are_private_and_openssl_verifies_a_checkpoint() {
     .unwrap();
     let verify = |msg: &str| {
         Command::new("openssl")
-            .args(["pkeyutl", "-verify", "-pubin", "-inkey", SERVICE_PUB_FILE, "-rawin"])
+            .args([
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                SERVICE_PUB_FILE,
+                "-rawin",
+            ])
             .args(["-in", msg, "-sigfile", "sig"])
             .current_dir(dir.path())
             .output()
             .unwrap()
     };
     let out = verify("msg");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     msg[40] ^= 1;
     std::fs::write(dir.path().join("msg2"), &msg).unwrap();
     assert!(!verify("msg2").status.success());
@@ -446,7 +488,11 @@ async fn key_files_are_private_and_openssl_verifies_a_checkpoint() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         std::fs::read_to_string(dir.path().join(SERVICE_PUB_FILE)).unwrap()
@@ -478,5 +524,9 @@ fn hostile_files_never_panic_the_verifier() {
         std::fs::write(&path, content).unwrap();
         let _ = verify_file(&path, None).to_string();
     }
-    assert!(verify_file(&dir.path().join("missing"), None).error.is_some());
+    assert!(
+        verify_file(&dir.path().join("missing"), None)
+            .error
+            .is_some()
+    );
 }

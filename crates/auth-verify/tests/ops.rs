@@ -84,7 +84,11 @@ async fn exercised() -> (Arc<Metrics>, ops::InFlight, Arc<Counting>) {
 #[tokio::test]
 async fn metric_families_appear_after_decisions() {
     let (metrics, guard, counting) = exercised().await;
-    assert_eq!(counting.0.load(Ordering::Relaxed), 4, "the fanout reaches every observer");
+    assert_eq!(
+        counting.0.load(Ordering::Relaxed),
+        4,
+        "the fanout reaches every observer"
+    );
     let text = metrics.encode();
     for expected in [
         r#"auth_decisions_total{outcome="accepted",scheme="http_signature",code="ok"} 2"#,
@@ -115,7 +119,8 @@ fn check_grammar(text: &str) {
         assert!(value == "+Inf" || value.parse::<f64>().is_ok(), "{line}");
         let name = series.split('{').next().unwrap();
         assert!(
-            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
             "{line}"
         );
         if let Some(labels) = series.strip_prefix(name).filter(|l| !l.is_empty()) {
@@ -138,7 +143,9 @@ fn check_with_python(text: &str) {
         .args(["-c", "import prometheus_client"])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: python3 with prometheus_client not installed (pip install prometheus-client)");
+        eprintln!(
+            "skipped: python3 with prometheus_client not installed (pip install prometheus-client)"
+        );
         return;
     }
     let mut child = Command::new("python3")
@@ -147,9 +154,18 @@ fn check_with_python(text: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 const UP: u8 = 0;
@@ -184,7 +200,11 @@ async fn get(state: &OpsState, path: &str) -> (StatusCode, Option<String>, Strin
         .get(http::header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap().to_owned());
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, content_type, String::from_utf8(body.to_vec()).unwrap())
+    (
+        status,
+        content_type,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -193,14 +213,23 @@ async fn readyz_follows_the_store_ping_and_draining() {
     let state = state(mode.clone());
     assert_eq!(get(&state, "/healthz").await.0, StatusCode::OK);
     let (status, _, body) = get(&state, "/readyz").await;
-    assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"status":"ready"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, r#"{"status":"ready"}"#)
+    );
 
     mode.store(FAILING, Ordering::SeqCst);
     let (status, content_type, body) = get(&state, "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(content_type.as_deref(), Some("application/json"));
-    assert_eq!(body, r#"{"reason":"store_unavailable","status":"not_ready"}"#);
-    assert!(!body.contains("locked"), "the store's own error stays in the logs");
+    assert_eq!(
+        body,
+        r#"{"reason":"store_unavailable","status":"not_ready"}"#
+    );
+    assert!(
+        !body.contains("locked"),
+        "the store's own error stays in the logs"
+    );
 
     mode.store(HANGING, Ordering::SeqCst);
     let started = Instant::now();

@@ -204,7 +204,7 @@ pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
             _ => None,
         }
     }
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.as_bytes()
@@ -255,14 +255,22 @@ mod tests {
         assert_eq!(d.body, body);
         assert_eq!(d.claimed, hash);
         assert_eq!(d.computed, hash);
-        let tampered = String::from_utf8(text.to_vec()).unwrap().replace("acme", "acmf");
+        let tampered = String::from_utf8(text.to_vec())
+            .unwrap()
+            .replace("acme", "acmf");
         let d = decode(tampered.as_bytes()).unwrap();
         assert_ne!(d.computed, d.claimed);
     }
 
     #[test]
     fn hostile_lines_are_not_entries() {
-        for line in [&b""[..], b"{}", b"not json at all", &[0xff; 200], &[b'a'; MAX_LINE + 1]] {
+        for line in [
+            &b""[..],
+            b"{}",
+            b"not json at all",
+            &[0xff; 200],
+            &[b'a'; MAX_LINE + 1],
+        ] {
             assert!(decode(line).is_none());
         }
         assert_eq!(unhex("0G"), None);

@@ -66,11 +66,10 @@ impl ServiceKey {
                 path.display()
             ))
         })?;
-        let public: [u8; 32] = pair
-            .public_key()
-            .as_ref()
-            .try_into()
-            .map_err(|_| AuditError::ServiceKey("unexpected Ed25519 public key length".into()))?;
+        let public: [u8; 32] =
+            pair.public_key().as_ref().try_into().map_err(|_| {
+                AuditError::ServiceKey("unexpected Ed25519 public key length".into())
+            })?;
         let key = Self {
             public_pem: public_pem(&public),
             fingerprint: fingerprint(&public),
@@ -112,7 +111,10 @@ fn public_pem(public: &[u8; 32]) -> String {
 
 /// PEM with `\n` line endings, as openssl writes it.
 fn encode_pem(pem: &pem::Pem) -> String {
-    pem::encode_config(pem, pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF))
+    pem::encode_config(
+        pem,
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// A verifier's view of the service key: the raw 32 bytes, from SPKI PEM or raw bytes.

@@ -126,9 +126,7 @@ impl DecisionRecord {
             path: bounded(decision.path.to_owned(), MAX_PATH),
             scheme: decision.scheme.map(|s| s.as_str().to_owned()),
             partner: decision.partner.map(|p| bounded(p.to_string(), MAX_FIELD)),
-            credential: decision
-                .credential
-                .map(|c| bounded(c.to_wire(), MAX_FIELD)),
+            credential: decision.credential.map(|c| bounded(c.to_wire(), MAX_FIELD)),
             code: decision.code.map(|c| c.as_str().to_owned()),
             latency_us: u64::try_from(decision.latency.as_micros()).unwrap_or(u64::MAX),
         }
@@ -309,12 +307,12 @@ impl AuditLog {
         let sender = self.sender.clone();
         match sender.try_send(message) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(message)) => tokio::task::spawn_blocking(move || {
-                sender.send(message)
-            })
-            .await
-            .map_err(|_| self.stopped())?
-            .map_err(|_| self.stopped()),
+            Err(TrySendError::Full(message)) => {
+                let sent = tokio::task::spawn_blocking(move || sender.send(message).is_ok())
+                    .await
+                    .unwrap_or(false);
+                if sent { Ok(()) } else { Err(self.stopped()) }
+            }
             Err(TrySendError::Disconnected(_)) => Err(self.stopped()),
         }
     }
@@ -368,7 +366,12 @@ struct Chain {
 
 impl Chain {
     /// Encodes `event` as the next entry into `buf`.
-    fn append(&mut self, buf: &mut Vec<u8>, event: Event, time: UnixTime) -> Result<(), AuditError> {
+    fn append(
+        &mut self,
+        buf: &mut Vec<u8>,
+        event: Event,
+        time: UnixTime,
+    ) -> Result<(), AuditError> {
         let is_checkpoint = matches!(event, Event::Checkpoint(_));
         let body = Body {
             seq: self.next_seq,
@@ -462,8 +465,7 @@ impl Writer {
                 Err(RecvTimeoutError::Disconnected) => stop = true,
             }
             if self.chain.uncovered > 0
-                && (stop
-                    || self.chain.last_checkpoint.elapsed() >= self.config.checkpoint_interval)
+                && (stop || self.chain.last_checkpoint.elapsed() >= self.config.checkpoint_interval)
             {
                 self.checkpoint(&mut buf);
             }

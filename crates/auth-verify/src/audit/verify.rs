@@ -294,7 +294,14 @@ pub fn verify_file(path: &Path, public_key: Option<&[u8]>) -> VerifyReport {
         }
         let expected = report.entries + 1;
         if seq != expected {
-            fail(&mut report, Some(seq), Problem::SeqGap { expected, found: seq });
+            fail(
+                &mut report,
+                Some(seq),
+                Problem::SeqGap {
+                    expected,
+                    found: seq,
+                },
+            );
             return report;
         }
         if unhex32(&d.body.prev) != Some(prev) {
@@ -310,7 +317,11 @@ pub fn verify_file(path: &Path, public_key: Option<&[u8]>) -> VerifyReport {
                 && unhex32(&c.covers_hash) == Some(prev)
                 && c.key == fingerprint
                 && unhex(&c.sig).is_some_and(|sig| {
-                    key::verifies(&public, &entry::checkpoint_message(c.covers_seq, &prev), &sig)
+                    key::verifies(
+                        &public,
+                        &entry::checkpoint_message(c.covers_seq, &prev),
+                        &sig,
+                    )
                 });
             if !signed {
                 fail(&mut report, Some(seq), Problem::CheckpointSignatureInvalid);
