@@ -103,12 +103,26 @@ impl Lru {
     }
 }
 
+/// How often the cache answered and how often it asked the wrapped resolver, since it was
+/// built. Counters only grow (wrapping after 2^64), as Prometheus counters expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Lookups answered from the cache (including cached "not registered" answers).
+    pub hits: u64,
+    /// Lookups passed on to the wrapped resolver (absent or expired entries).
+    pub misses: u64,
+}
+
 /// Caches `inner`'s answers for `ttl`, at most `capacity` of them.
 pub struct CachingResolver<R> {
     inner: R,
     ttl: Duration,
     generation: AtomicU64,
     map: Mutex<Lru>,
+    // Relaxed atomics: statistics need no ordering with the map, and a lock would cost the
+    // hot path more than the count is worth.
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl<R: KeyResolver> CachingResolver<R> {
@@ -124,6 +138,8 @@ impl<R: KeyResolver> CachingResolver<R> {
             ttl,
             generation: AtomicU64::new(0),
             map: Mutex::new(Lru::new(capacity)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -135,6 +151,14 @@ impl<R: KeyResolver> CachingResolver<R> {
     /// Cached answers now held.
     pub fn len(&self) -> usize {
         self.lock().entries.len()
+    }
+
+    /// Hits and misses so far (for metrics).
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
     }
 
     /// Whether nothing is cached.
@@ -167,8 +191,10 @@ impl<R: KeyResolver> KeyResolver for CachingResolver<R> {
     fn resolve<'a>(&'a self, reference: &'a CredentialRef) -> BoxFuture<'a, Lookup> {
         Box::pin(async move {
             if let Some(hit) = self.lock().get(reference, self.ttl) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(hit);
             }
+            self.misses.fetch_add(1, Ordering::Relaxed);
             let generation = self.generation.load(Ordering::SeqCst);
             let value = self.inner.resolve(reference).await?;
             let mut map = self.lock();
@@ -179,5 +205,34 @@ impl<R: KeyResolver> KeyResolver for CachingResolver<R> {
             }
             Ok(value)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::credential::Purpose;
+
+    struct Empty;
+
+    impl KeyResolver for Empty {
+        fn resolve<'a>(&'a self, _: &'a CredentialRef) -> BoxFuture<'a, Lookup> {
+            Box::pin(async { Ok(None) })
+        }
+    }
+
+    #[tokio::test]
+    async fn stats_count_hits_misses_and_the_miss_after_invalidation() {
+        let cache = CachingResolver::new(Empty, Duration::from_secs(60));
+        let key = CredentialRef::parse(Purpose::HttpSignatureKey, "k1").unwrap();
+        let other = CredentialRef::parse(Purpose::HttpSignatureKey, "k2").unwrap();
+        assert_eq!(cache.stats(), CacheStats::default());
+        cache.resolve(&key).await.unwrap();
+        cache.resolve(&key).await.unwrap();
+        cache.resolve(&other).await.unwrap();
+        assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 2 });
+        cache.invalidate(&key);
+        cache.resolve(&key).await.unwrap();
+        assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 3 });
     }
 }

@@ -20,7 +20,7 @@ mod user_tokens;
 
 pub use app_tokens::{AppAuthEndpoint, AppTokenConfig, TrialApps};
 pub use auth_core::credential::{Principal, Scheme};
-pub use cache::{CachingResolver, DEFAULT_CACHE_ENTRIES};
+pub use cache::{CacheStats, CachingResolver, DEFAULT_CACHE_ENTRIES};
 pub use observer::{Decision, NoObserver, Observer, Outcome};
 pub use rejection::{Disclosure, ErrorStyle, Rejection, status_for};
 pub use replay::{DEFAULT_REPLAY_CAPACITY, DEFAULT_REPLAY_QUOTA, MemoryReplayStore, ReplayStore};

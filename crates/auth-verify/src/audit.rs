@@ -1,1 +1,0 @@
-//! audit (to be written).
