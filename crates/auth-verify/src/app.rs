@@ -42,9 +42,11 @@ pub struct AppState {
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// The audit log.
-    pub audit: crate::audit::AuditLog,
+    pub audit: Arc<crate::audit::AuditLog>,
     /// Metrics.
     pub metrics: Arc<crate::ops::Metrics>,
+    /// Readiness (store ping, draining).
+    pub health: Arc<crate::ops::Health>,
     /// Token issuers and verifiers.
     pub tokens: crate::tokens::Tokens,
     /// Authenticates partners at the session endpoint.
@@ -72,12 +74,30 @@ impl AppState {
 
     /// Records an admin change in the audit log (never a secret: `subject` is a reference).
     pub fn audit_admin(&self, admin: &AdminIdentity, action: &str, subject: &str) {
-        self.audit.record_admin(&admin.key, action, subject, true);
+        self.record_admin(&admin.key, action, Some(subject), None);
     }
 
     /// Records a refused admin request.
     pub fn audit_admin_refused(&self, key: &str) {
-        self.audit.record_admin(key, "admin.refused", "", false);
+        self.record_admin(key, "admin.refused", None, Some("unauthorized"));
+    }
+
+    fn record_admin(&self, actor: &str, action: &str, target: Option<&str>, code: Option<&str>) {
+        use crate::audit::{AdminOutcome, AdminRecord, AuditEvent};
+        let record = AdminRecord {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: target.filter(|t| !t.is_empty()).map(str::to_owned),
+            outcome: if code.is_none() {
+                AdminOutcome::Succeeded
+            } else {
+                AdminOutcome::Failed
+            },
+            code: code.map(str::to_owned),
+        };
+        if let Err(e) = self.audit.record(AuditEvent::Admin(record)) {
+            tracing::error!(error = %e, action, "could not record an admin change in the audit log");
+        }
     }
 }
 
@@ -118,10 +138,7 @@ impl App {
                 .await
                 .map_err(|e| StartError::Setup(e.to_string()))?,
         );
-        let master = crate::sealed::load_master_key(&config, &*store)
-            .await
-            .map_err(|e| StartError::WrongMasterKey(e.to_string()))?;
-        let master = Arc::new(master);
+        let master = Arc::new(open_master_key(&config, &*store).await?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let registry = Registry::new(store.clone(), master.clone());
         let resolver = Arc::new(CachingResolver::with_capacity(
@@ -130,16 +147,43 @@ impl App {
             config.cache_entries,
         ));
         let replay = Arc::new(MemoryReplayStore::new(1_000_000, 100_000));
-        let usage = Arc::new(UsageRecorder::new(store.clone()));
+        let usage = Arc::new(UsageRecorder::new(store.clone(), clock.clone(), 100_000));
         let metrics = Arc::new(crate::ops::Metrics::new());
-        let audit = crate::audit::AuditLog::open(&config.data_dir, &config.audit)
-            .await
+        {
+            let resolver = resolver.clone();
+            metrics.track_cache(move || resolver.stats());
+        }
+        let audit_config = crate::audit::AuditConfig {
+            checkpoint_every: config.audit.checkpoint_every.max(1),
+            checkpoint_interval: Duration::from_millis(config.audit.checkpoint_interval_ms.max(100)),
+            ..crate::audit::AuditConfig::default()
+        };
+        let (audit, report) = crate::audit::AuditLog::open(&config.data_dir, audit_config)
             .map_err(|e| StartError::Setup(e.to_string()))?;
-        let observer: Arc<dyn Observer> = Arc::new(crate::ops::ObserverFanout::new(vec![
-            usage.clone() as Arc<dyn Observer>,
-            metrics.observer(),
-            audit.observer(),
-        ]));
+        if report.created_key {
+            tracing::info!(fingerprint = %report.key_fingerprint, path = %config.data_dir.join("service.pub").display(),
+                "generated the service key that signs audit checkpoints");
+        }
+        if let Some((offset, len)) = report.torn_tail {
+            tracing::warn!(offset, len, "the audit log ended in a torn entry (a crash); it is kept and a recovery entry names it");
+        }
+        let audit = Arc::new(audit);
+        let observer: Arc<dyn Observer> = Arc::new(
+            crate::ops::ObserverFanout::new()
+                .with(usage.clone())
+                .with(Arc::new(crate::ops::MetricsObserver(metrics.clone())))
+                .with(Arc::new(crate::audit::AuditObserver::new(audit.clone()))),
+        );
+        let health = {
+            let store = store.clone();
+            Arc::new(crate::ops::Health::new(
+                move || {
+                    let store = store.clone();
+                    async move { store.ping().await }
+                },
+                crate::ops::DEFAULT_PING_DEADLINE,
+            ))
+        };
         let rng = ring::rand::SystemRandom::new();
         let tokens = crate::tokens::Tokens::build(&*store, &master, &config.tokens, &rng)
             .await
@@ -172,6 +216,7 @@ impl App {
             clock,
             audit,
             metrics,
+            health,
             tokens,
             session_layer,
         });
@@ -203,21 +248,25 @@ impl App {
         let grace = Duration::from_millis(limits.shutdown_grace_ms);
         let flusher = self.usage.clone().spawn_flusher(Duration::from_secs(2));
         let service = peer_info(self.router.clone());
-        let draining = self.state.metrics.clone();
+        let draining = self.state.health.clone();
         let result = auth_http::server::serve_until(
             listener,
             service,
             serve_config,
             async move {
                 shutdown.await;
-                draining.set_draining();
+                draining.start_draining();
             },
             grace,
         )
         .await;
         flusher.abort();
-        self.usage.flush().await;
-        self.state.audit.shutdown().await;
+        if let Err(e) = self.usage.flush().await {
+            tracing::warn!(error = %e, "could not write the last usage counts");
+        }
+        if let Err(e) = self.state.audit.shutdown().await {
+            tracing::error!(error = %e, "could not close the audit log cleanly");
+        }
         result
     }
 }
@@ -243,7 +292,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::admin::router(state.clone()))
         .merge(crate::tokens::router(state.clone()))
         .merge(gateway_routes(&state))
-        .merge(crate::ops::router(state.clone()))
+        .merge(ops_routes(&state))
         .merge(crate::openapi::router())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -277,7 +326,80 @@ impl App {
         let config = gateway_config(&self.state)?;
         self.router = crate::gateway::proxy_router(self.state.api_layer.clone(), upstream, config)
             .map_err(|e| StartError::Config(e.to_string()))?
-            .merge(crate::ops::router(self.state.clone()));
+            .merge(ops_routes(&self.state));
         Ok(self)
     }
+}
+
+/// `/healthz`, `/readyz`, `/metrics`.
+fn ops_routes(state: &AppState) -> Router {
+    crate::ops::router(crate::ops::OpsState {
+        health: state.health.clone(),
+        metrics: state.metrics.clone(),
+    })
+}
+
+/// The master key from the configured file, the environment or the data directory (generated
+/// there on a first start), checked against the store: a wrong key stops the start before
+/// anything is written.
+async fn open_master_key(config: &Config, store: &dyn Store) -> Result<MasterKey, StartError> {
+    let (key, origin) =
+        MasterKey::load_from_environment(config.master_key_file.as_deref(), &config.data_dir)
+            .map_err(|e| StartError::WrongMasterKey(e.to_string()))?;
+    if let crate::sealed::KeyOrigin::Generated(path) = &origin {
+        tracing::warn!(path = %path.display(), key_id = key.id(),
+            "generated a master key (mode 0600); back it up: without it the stored secrets cannot be opened");
+    }
+    key.check_against(store)
+        .await
+        .map_err(|e| StartError::WrongMasterKey(e.to_string()))?;
+    Ok(key)
+}
+
+/// `auth-verify rekey`: re-seals every stored secret under the key in `new_file` (created
+/// first, mode 0600, when `generate`). The service must be stopped. Answers a summary.
+pub async fn rekey_data_dir(
+    config: &Config,
+    new_file: &std::path::Path,
+    generate: bool,
+) -> Result<String, StartError> {
+    let store = crate::store::sqlite::SqliteStore::open(&config.data_dir, config.store_deadline())
+        .await
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let old = open_master_key(config, &store).await?;
+    let new = if generate {
+        let key = MasterKey::generate().map_err(|e| StartError::Setup(e.to_string()))?;
+        write_key_file(new_file, &key.to_base64())?;
+        key
+    } else {
+        let text = std::fs::read_to_string(new_file).map_err(|e| {
+            StartError::Setup(format!("cannot read {}: {e}", new_file.display()))
+        })?;
+        MasterKey::from_base64(text.trim()).map_err(|e| StartError::Setup(e.to_string()))?
+    };
+    let count = crate::sealed::rekey(&store, &old, &new)
+        .await
+        .map_err(|e| StartError::Setup(format!("rekey failed, nothing was changed: {e}")))?;
+    Ok(format!(
+        "re-sealed {count} values from key {} to key {}; start the service with \
+         --master-key-file {} from now on (the old key no longer opens anything)",
+        old.id(),
+        new.id(),
+        new_file.display()
+    ))
+}
+
+/// Writes a new key file: created, never overwritten or followed, mode 0600.
+fn write_key_file(path: &std::path::Path, text: &str) -> Result<(), StartError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| StartError::Setup(format!("cannot create {}: {e}", path.display())))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| StartError::Setup(format!("cannot write {}: {e}", path.display())))
 }

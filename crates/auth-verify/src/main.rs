@@ -129,7 +129,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             generate,
         } => {
             let config = load(&cli.config, common)?;
-            let report = auth_verify::sealed::rekey_data_dir(&config, new_master_key_file, *generate)
+            let report = auth_verify::app::rekey_data_dir(&config, new_master_key_file, *generate)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{report}");

@@ -1,12 +1,13 @@
 //! The service's own Ed25519 keys (user-token signing, app-token signing, the app-trust
 //! authority): created on first use, kept sealed in the store's metadata under
-//! `sealed:<name>` with the name as associated data, so `rekey` finds every one of them.
+//! `sealed:<name>` (bound to that name), listed in `sealed::SEALED_META_KEYS` so `rekey`
+//! re-seals every one of them.
 
 use auth_core::keys::{PrivateKey, generate_ed25519};
 use zeroize::Zeroizing;
 
 use crate::sealed::MasterKey;
-use crate::store::{SealedSecret, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Metadata keys holding sealed values start with this.
 pub const SEALED_META_PREFIX: &str = "sealed:";
@@ -40,12 +41,10 @@ pub async fn load(
     let Some(bytes) = store.meta(&key).await? else {
         return Ok(None);
     };
-    let sealed: SealedSecret = serde_json::from_slice(&bytes)
-        .map_err(|e| ServiceKeyError::Corrupt(name.to_owned(), e.to_string()))?;
     let seed = master
-        .open(&sealed, key.as_bytes())
+        .open_meta(&key, &bytes)
         .map_err(|e| ServiceKeyError::Corrupt(name.to_owned(), e.to_string()))?;
-    PrivateKey::ed25519_from_seed(&seed)
+    PrivateKey::ed25519_from_seed(seed.expose())
         .map(Some)
         .map_err(|e| ServiceKeyError::Corrupt(name.to_owned(), e.to_string()))
 }
@@ -65,10 +64,8 @@ pub async fn create(
             .to_vec(),
     );
     let key = meta_key(name);
-    let sealed = master
-        .seal(&seed, key.as_bytes(), rng)
-        .map_err(|e| ServiceKeyError::Generate(e.to_string()))?;
-    let bytes = serde_json::to_vec(&sealed)
+    let bytes = master
+        .seal_meta(&key, &seed)
         .map_err(|e| ServiceKeyError::Generate(e.to_string()))?;
     store.set_meta(&key, &bytes, true).await?;
     Ok(private)

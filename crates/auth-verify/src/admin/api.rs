@@ -740,7 +740,7 @@ pub async fn create_secret(
     let reference = CredentialRef::new(purpose, new_id(&state, prefix)?);
     let sealed = state
         .master
-        .seal(text.as_bytes(), reference.to_wire().as_bytes(), &state.rng)
+        .seal_credential(&reference, text.as_bytes())
         .map_err(|_| ApiError::internal("could not seal the secret"))?;
     let mut aliases = Vec::new();
     let material = match req.kind {
