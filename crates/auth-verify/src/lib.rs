@@ -11,3 +11,4 @@ pub mod gateway;
 pub mod registry;
 pub mod sealed;
 pub mod store;
+pub mod upload;
