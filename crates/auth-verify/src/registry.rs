@@ -19,7 +19,9 @@ use auth_core::scheme::jwt::{Algorithm as JwsAlgorithm, JwtKey};
 use auth_core::scheme::smile::SmileKey;
 use auth_core::time::UnixTime;
 use auth_http::Clock;
-use auth_http::server::{BoxFuture, Decision, KeyResolver, Lookup, Observer, Outcome, StoreUnavailable};
+use auth_http::server::{
+    BoxFuture, Decision, KeyResolver, Lookup, Observer, Outcome, StoreUnavailable,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -64,13 +66,22 @@ impl Registry {
 
     async fn lookup(&self, reference: &CredentialRef) -> Lookup {
         let unavailable = |e: crate::store::StoreError| StoreUnavailable(e.to_string());
-        let Some(record) = self.store.credential(reference).await.map_err(unavailable)? else {
+        let Some(record) = self
+            .store
+            .credential(reference)
+            .await
+            .map_err(unavailable)?
+        else {
             return Ok(None);
         };
         if record.reference.purpose() != reference.purpose() {
             return Ok(None);
         }
-        let Some(partner) = self.store.partner(&record.partner).await.map_err(unavailable)?
+        let Some(partner) = self
+            .store
+            .partner(&record.partner)
+            .await
+            .map_err(unavailable)?
         else {
             // Foreign keys make this impossible; if it happens, nobody owns the key.
             return Ok(None);
@@ -98,10 +109,12 @@ impl KeyResolver for Registry {
 }
 
 fn verifying_key(record: &crate::store::PublicKeyRecord) -> Result<VerifyingKey, ConvertError> {
-    let alg = public_key_algorithm(&record.algorithm).map_err(|e| {
-        auth_core::Error::invalid_key(format!("stored algorithm: {e}"))
-    })?;
-    Ok(VerifyingKey::new(&PublicKey::from_spki_der(&record.spki_der)?, alg)?)
+    let alg = public_key_algorithm(&record.algorithm)
+        .map_err(|e| auth_core::Error::invalid_key(format!("stored algorithm: {e}")))?;
+    Ok(VerifyingKey::new(
+        &PublicKey::from_spki_der(&record.spki_der)?,
+        alg,
+    )?)
 }
 
 /// The credential a record stands for; `None` for records that never authenticate a
@@ -121,7 +134,9 @@ fn to_credential(
             public_key: Arc::new(verifying_key(public_key)?),
             mode: *mode,
         },
-        StoredMaterial::HttpSignature(key) => Material::HttpSignature(Arc::new(verifying_key(key)?)),
+        StoredMaterial::HttpSignature(key) => {
+            Material::HttpSignature(Arc::new(verifying_key(key)?))
+        }
         StoredMaterial::Altalix(key) => Material::Altalix(Arc::new(verifying_key(key)?)),
         StoredMaterial::JwtPublic(key) => Material::Jwt(Arc::new(bind_client(
             JwtKey::from_verifying_key(verifying_key(key)?),
@@ -241,7 +256,12 @@ impl UsageRecorder {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn add(&self, map: &mut HashMap<CredentialRef, Counts>, reference: &CredentialRef, counts: Counts) {
+    fn add(
+        &self,
+        map: &mut HashMap<CredentialRef, Counts>,
+        reference: &CredentialRef,
+        counts: Counts,
+    ) {
         if let Some(entry) = map.get_mut(reference) {
             entry.add(counts);
         } else if map.len() < self.capacity {

@@ -30,7 +30,8 @@ pub const CHECK_META_KEY: &str = "master_key_check";
 pub const SEALED_META_KEYS: &[&str] = &[CHECK_META_KEY, "service_signing_key"];
 /// Document kinds whose top-level sealed parts ([`MasterKey::seal_document_part`]) `rekey`
 /// reseals.
-pub const SEALED_DOCUMENT_KINDS: &[&str] = &["authority", "node_licensing", "certificate", "license"];
+pub const SEALED_DOCUMENT_KINDS: &[&str] =
+    &["authority", "node_licensing", "certificate", "license"];
 /// The JSON member that marks a sealed document part.
 const SEALED_PART: &str = "$sealed";
 const CHECK_PLAINTEXT: &[u8] = b"auth-verify master key check v1";
@@ -166,9 +167,8 @@ impl MasterKey {
             return Ok((read_key_file(path)?, KeyOrigin::File(path.to_owned())));
         }
         if let Some(value) = env_value.filter(|v| !v.trim().is_empty()) {
-            let key = Self::from_base64(value).map_err(|e| {
-                SealError::KeySource(format!("{MASTER_KEY_ENV}: {e}"))
-            })?;
+            let key = Self::from_base64(value)
+                .map_err(|e| SealError::KeySource(format!("{MASTER_KEY_ENV}: {e}")))?;
             return Ok((key, KeyOrigin::Environment));
         }
         let path = data_dir.join(MASTER_KEY_FILE);
@@ -334,7 +334,11 @@ impl MasterKey {
 /// credential secret, every sealed metadata value ([`SEALED_META_KEYS`], including the key
 /// check) and every sealed document part ([`SEALED_DOCUMENT_KINDS`]). `old` must match the
 /// store's check value. Any failure changes nothing. Returns how many values were resealed.
-pub async fn rekey(store: &dyn Store, old: &MasterKey, new: &MasterKey) -> Result<usize, SealError> {
+pub async fn rekey(
+    store: &dyn Store,
+    old: &MasterKey,
+    new: &MasterKey,
+) -> Result<usize, SealError> {
     old.check_against(store).await?;
     let mut materials: Vec<(CredentialRef, StoredMaterial)> = Vec::new();
     for record in store.sealed_credentials().await? {
@@ -343,7 +347,10 @@ pub async fn rekey(store: &dyn Store, old: &MasterKey, new: &MasterKey) -> Resul
         };
         let plain = old.open_credential(&record.reference, sealed)?;
         let resealed = new.seal_credential(&record.reference, plain.expose())?;
-        materials.push((record.reference.clone(), record.material.with_sealed(resealed)));
+        materials.push((
+            record.reference.clone(),
+            record.material.with_sealed(resealed),
+        ));
     }
     let mut meta = Vec::new();
     for key in SEALED_META_KEYS {
@@ -408,9 +415,10 @@ fn parse_sealed_part(value: &serde_json::Value) -> Option<SealedSecret> {
 }
 
 fn read_key_file(path: &Path) -> Result<MasterKey, SealError> {
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-        SealError::KeySource(format!("cannot read {}: {e}", path.display()))
-    })?);
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| SealError::KeySource(format!("cannot read {}: {e}", path.display())))?,
+    );
     MasterKey::from_base64(&text)
         .map_err(|e| SealError::KeySource(format!("{}: {e}", path.display())))
 }
@@ -418,9 +426,8 @@ fn read_key_file(path: &Path) -> Result<MasterKey, SealError> {
 /// Writes a new key file with mode 0600; `create_new` (O_EXCL) never follows or overwrites a
 /// link or an existing file.
 fn write_new_key_file(data_dir: &Path, path: &Path, key: &MasterKey) -> Result<(), SealError> {
-    let failed = |e: std::io::Error| {
-        SealError::KeySource(format!("cannot write {}: {e}", path.display()))
-    };
+    let failed =
+        |e: std::io::Error| SealError::KeySource(format!("cannot write {}: {e}", path.display()));
     crate::store::sqlite::create_private_dir(data_dir).map_err(failed)?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -450,9 +457,15 @@ mod tests {
         let key = MasterKey::generate().unwrap();
         let a = reference("partner-a");
         let sealed = key.seal_credential(&a, b"the secret").unwrap();
-        assert_eq!(key.open_credential(&a, &sealed).unwrap().expose(), b"the secret");
+        assert_eq!(
+            key.open_credential(&a, &sealed).unwrap().expose(),
+            b"the secret"
+        );
         // Two seals of the same plaintext differ (random nonce).
-        assert_ne!(key.seal_credential(&a, b"the secret").unwrap().bytes, sealed.bytes);
+        assert_ne!(
+            key.seal_credential(&a, b"the secret").unwrap().bytes,
+            sealed.bytes
+        );
         // Moved to another row: refused.
         assert!(matches!(
             key.open_credential(&reference("partner-b"), &sealed),
@@ -462,21 +475,33 @@ mod tests {
         for i in 0..sealed.bytes.len() {
             let mut bad = sealed.clone();
             bad.bytes[i] ^= 1;
-            assert!(matches!(key.open_credential(&a, &bad), Err(SealError::Tampered)));
+            assert!(matches!(
+                key.open_credential(&a, &bad),
+                Err(SealError::Tampered)
+            ));
         }
         let mut short = sealed.clone();
         short.bytes.truncate(10);
-        assert!(matches!(key.open_credential(&a, &short), Err(SealError::Tampered)));
+        assert!(matches!(
+            key.open_credential(&a, &short),
+            Err(SealError::Tampered)
+        ));
         // Another key: named, not guessed at.
         let other = MasterKey::generate().unwrap();
         let err = other.open_credential(&a, &sealed).unwrap_err();
         assert!(matches!(err, SealError::WrongKey { .. }));
         let text = err.to_string();
-        assert!(text.contains(key.id()) && text.contains(other.id()), "{text}");
+        assert!(
+            text.contains(key.id()) && text.contains(other.id()),
+            "{text}"
+        );
         // Same key ID forged onto a blob from another key: still refused by the tag.
         let mut forged = other.seal_credential(&a, b"x").unwrap();
         forged.key_id = key.id().to_owned();
-        assert!(matches!(key.open_credential(&a, &forged), Err(SealError::Tampered)));
+        assert!(matches!(
+            key.open_credential(&a, &forged),
+            Err(SealError::Tampered)
+        ));
     }
 
     #[test]
@@ -536,7 +561,9 @@ mod tests {
     #[test]
     fn document_parts_are_bound_to_their_place() {
         let key = MasterKey::generate().unwrap();
-        let part = key.seal_document_part("authority", "main", "private_key", b"k").unwrap();
+        let part = key
+            .seal_document_part("authority", "main", "private_key", b"k")
+            .unwrap();
         let doc = |kind: &str, id: &str, field: &str| Document {
             kind: kind.into(),
             id: id.into(),
@@ -544,13 +571,27 @@ mod tests {
             created_at: auth_core::time::UnixTime::EPOCH,
         };
         let good = doc("authority", "main", "private_key");
-        assert_eq!(key.open_document_part(&good, "private_key").unwrap().expose(), b"k");
-        assert!(key.open_document_part(&doc("authority", "other", "private_key"), "private_key").is_err());
-        assert!(key.open_document_part(&doc("authority", "main", "other"), "other").is_err());
+        assert_eq!(
+            key.open_document_part(&good, "private_key")
+                .unwrap()
+                .expose(),
+            b"k"
+        );
+        assert!(
+            key.open_document_part(&doc("authority", "other", "private_key"), "private_key")
+                .is_err()
+        );
+        assert!(
+            key.open_document_part(&doc("authority", "main", "other"), "other")
+                .is_err()
+        );
         assert!(key.open_document_part(&good, "public").is_err());
         // Meta values are bound to their key.
         let m = key.seal_meta("service_signing_key", b"v").unwrap();
-        assert_eq!(key.open_meta("service_signing_key", &m).unwrap().expose(), b"v");
+        assert_eq!(
+            key.open_meta("service_signing_key", &m).unwrap().expose(),
+            b"v"
+        );
         assert!(key.open_meta(CHECK_META_KEY, &m).is_err());
     }
 }

@@ -147,7 +147,10 @@ mod tests {
         // RFC 7638 section 3.1.
         let jwk = r#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#;
         let record = parse_public_key(jwk, "RS256").unwrap();
-        assert_eq!(record.fingerprint, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            record.fingerprint,
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
         assert_eq!(record.algorithm, "RS256");
         assert_eq!(
             parse_public_key(jwk, "ed25519").unwrap_err(),
@@ -161,7 +164,8 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let ed = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        let ed =
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
         assert!(parse_public_key(ed, "EdDSA").is_ok());
         let private = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}"#;
         let err = parse_public_key(private, "ed25519").unwrap_err();
@@ -179,9 +183,18 @@ mod tests {
             parse_public_key(&" ".repeat(MAX_UPLOAD + 1), "ed25519").unwrap_err(),
             UploadError::TooLarge
         );
-        for junk in ["", "hello", "{", "[1]", "-----BEGIN PUBLIC KEY-----\n!!\n-----END PUBLIC KEY-----"] {
+        for junk in [
+            "",
+            "hello",
+            "{",
+            "[1]",
+            "-----BEGIN PUBLIC KEY-----\n!!\n-----END PUBLIC KEY-----",
+        ] {
             assert!(
-                matches!(parse_public_key(junk, "ed25519"), Err(UploadError::Malformed(_))),
+                matches!(
+                    parse_public_key(junk, "ed25519"),
+                    Err(UploadError::Malformed(_))
+                ),
                 "{junk:?}"
             );
         }

@@ -7,7 +7,9 @@
 
 use auth_core::ErrorCode;
 use auth_core::apikey::{ApiKeyDigest, Environment};
-use auth_core::credential::{CredentialRef, Material, PartnerId, Purpose, QredoMode, Scopes, Status};
+use auth_core::credential::{
+    CredentialRef, Material, PartnerId, Purpose, QredoMode, Scopes, Status,
+};
 use auth_core::keys::{PrivateKey, SignatureAlgorithm, SigningKey};
 use auth_core::scheme::jwt::Algorithm as Jws;
 use auth_core::scheme::smile::SmileKey;
@@ -39,7 +41,11 @@ fn openssl(dir: &Path, args: &[&str]) -> String {
         .current_dir(dir)
         .output()
         .expect("the openssl CLI is installed");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -105,7 +111,10 @@ impl Store for TestStore {
     fn create_partner<'a>(&'a self, p: &'a PartnerRecord) -> BoxFuture<'a, StoreResult<()>> {
         delegate!(self, self.inner.create_partner(p))
     }
-    fn partner<'a>(&'a self, id: &'a PartnerId) -> BoxFuture<'a, StoreResult<Option<PartnerRecord>>> {
+    fn partner<'a>(
+        &'a self,
+        id: &'a PartnerId,
+    ) -> BoxFuture<'a, StoreResult<Option<PartnerRecord>>> {
         delegate!(self, self.inner.partner(id))
     }
     fn partners(&self) -> BoxFuture<'_, StoreResult<Vec<PartnerRecord>>> {
@@ -123,7 +132,10 @@ impl Store for TestStore {
     ) -> BoxFuture<'a, StoreResult<Option<CredentialRecord>>> {
         delegate!(self, self.inner.credential(r))
     }
-    fn credentials<'a>(&'a self, p: &'a PartnerId) -> BoxFuture<'a, StoreResult<Vec<CredentialRecord>>> {
+    fn credentials<'a>(
+        &'a self,
+        p: &'a PartnerId,
+    ) -> BoxFuture<'a, StoreResult<Vec<CredentialRecord>>> {
         delegate!(self, self.inner.credentials(p))
     }
     fn set_status<'a>(&'a self, r: &'a CredentialRef, s: Status) -> BoxFuture<'a, StoreResult<()>> {
@@ -167,7 +179,11 @@ impl Store for TestStore {
     fn put_document<'a>(&'a self, d: &'a Document, r: bool) -> BoxFuture<'a, StoreResult<()>> {
         delegate!(self, self.inner.put_document(d, r))
     }
-    fn document<'a>(&'a self, k: &'a str, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Document>>> {
+    fn document<'a>(
+        &'a self,
+        k: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<Document>>> {
         delegate!(self, self.inner.document(k, id))
     }
     fn documents<'a>(&'a self, k: &'a str) -> BoxFuture<'a, StoreResult<Vec<Document>>> {
@@ -185,7 +201,12 @@ fn partner(id: &str) -> PartnerRecord {
     }
 }
 
-fn record(partner: &str, reference: CredentialRef, name: &str, material: StoredMaterial) -> CredentialRecord {
+fn record(
+    partner: &str,
+    reference: CredentialRef,
+    name: &str,
+    material: StoredMaterial,
+) -> CredentialRecord {
     CredentialRecord {
         reference,
         partner: PartnerId::new(partner).unwrap(),
@@ -219,7 +240,10 @@ async fn fixture() -> Fixture {
     let data = dir.path().join("data");
     let store = TestStore::open(&data);
     let (master, _) = MasterKey::load(None, None, &data).unwrap();
-    assert_eq!(master.check_against(&*store).await.unwrap(), KeyCheck::Recorded);
+    assert_eq!(
+        master.check_against(&*store).await.unwrap(),
+        KeyCheck::Recorded
+    );
     let master = Arc::new(master);
     let (ed_private, ed_public) = openssl_key(dir.path(), "ed", &["-algorithm", "ed25519"]);
     let (rsa_private, rsa_public) = rsa(dir.path(), "rsa", "2048");
@@ -237,7 +261,9 @@ async fn fixture() -> Fixture {
         "acme",
         CredentialRef::by_digest(Purpose::ApiKey, &ApiKeyDigest::of("bearer-key-text")),
         "bearer",
-        StoredMaterial::ApiKey { hint: "text".into() },
+        StoredMaterial::ApiKey {
+            hint: "text".into(),
+        },
     ))
     .await;
     insert(record(
@@ -330,22 +356,38 @@ async fn every_material_kind_resolves_to_a_working_credential() {
         async move { registry.resolve(&r).await.unwrap().expect("registered") }
     };
 
-    let bearer = resolve(CredentialRef::by_digest(Purpose::ApiKey, &ApiKeyDigest::of("bearer-key-text"))).await;
-    assert!(matches!(&bearer.material, Material::ApiKey(d) if *d == ApiKeyDigest::of("bearer-key-text")));
+    let bearer = resolve(CredentialRef::by_digest(
+        Purpose::ApiKey,
+        &ApiKeyDigest::of("bearer-key-text"),
+    ))
+    .await;
+    assert!(
+        matches!(&bearer.material, Material::ApiKey(d) if *d == ApiKeyDigest::of("bearer-key-text"))
+    );
     assert_eq!(bearer.partner.as_str(), "acme");
     assert_eq!(bearer.environment, Environment::Test);
     assert!(bearer.scopes.has("payments:read"));
     assert!(bearer.check_usable(Purpose::ApiKey, NOW).is_ok());
 
-    let qredo = resolve(CredentialRef::by_digest(Purpose::QredoKey, &ApiKeyDigest::of("qredo-key-text"))).await;
-    assert!(matches!(&qredo.material, Material::Qredo { mode: QredoMode::Nonce, api_key, .. } if *api_key == ApiKeyDigest::of("qredo-key-text")));
+    let qredo = resolve(CredentialRef::by_digest(
+        Purpose::QredoKey,
+        &ApiKeyDigest::of("qredo-key-text"),
+    ))
+    .await;
+    assert!(
+        matches!(&qredo.material, Material::Qredo { mode: QredoMode::Nonce, api_key, .. } if *api_key == ApiKeyDigest::of("qredo-key-text"))
+    );
     signs_and_verifies(&f.rsa, SignatureAlgorithm::RsaPkcs1Sha256, &qredo.material);
 
     let sig = resolve(reference(Purpose::HttpSignatureKey, "sig-ed")).await;
     signs_and_verifies(&f.ed25519, SignatureAlgorithm::Ed25519, &sig.material);
 
     let altalix = resolve(reference(Purpose::AltalixKey, "alx-1")).await;
-    signs_and_verifies(&f.rsa, SignatureAlgorithm::RsaPkcs1Sha256, &altalix.material);
+    signs_and_verifies(
+        &f.rsa,
+        SignatureAlgorithm::RsaPkcs1Sha256,
+        &altalix.material,
+    );
 
     let es = resolve(reference(Purpose::JwtClientKey, "es-kid")).await;
     assert!(matches!(&es.material, Material::Jwt(k) if k.algorithm() == Jws::ES256));
@@ -363,7 +405,10 @@ async fn every_material_kind_resolves_to_a_working_credential() {
         panic!("{:?}", smile.material);
     };
     let expected = SmileKey::new(SMILE_SECRET).unwrap();
-    assert_eq!(key.sign("acme", "2026-01-01T00:00:00.000Z"), expected.sign("acme", "2026-01-01T00:00:00.000Z"));
+    assert_eq!(
+        key.sign("acme", "2026-01-01T00:00:00.000Z"),
+        expected.sign("acme", "2026-01-01T00:00:00.000Z")
+    );
     assert!(!format!("{smile:?}").contains("smile-partner-api-key"));
 }
 
@@ -373,10 +418,34 @@ async fn purposes_never_cross() {
     let registry = Registry::new(f.store.clone(), f.master.clone());
     let digest = ApiKeyDigest::of("qredo-key-text");
     // The Qredo key's digest presented as a bearer key finds nothing.
-    assert!(registry.resolve(&CredentialRef::by_digest(Purpose::ApiKey, &digest)).await.unwrap().is_none());
-    assert!(registry.resolve(&reference(Purpose::AltalixKey, "sig-ed")).await.unwrap().is_none());
-    assert!(registry.resolve(&reference(Purpose::HttpSignatureKey, "client-acme")).await.unwrap().is_none());
-    assert!(registry.resolve(&reference(Purpose::SmileKey, "nobody")).await.unwrap().is_none());
+    assert!(
+        registry
+            .resolve(&CredentialRef::by_digest(Purpose::ApiKey, &digest))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        registry
+            .resolve(&reference(Purpose::AltalixKey, "sig-ed"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        registry
+            .resolve(&reference(Purpose::HttpSignatureKey, "client-acme"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        registry
+            .resolve(&reference(Purpose::SmileKey, "nobody"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -385,11 +454,19 @@ async fn a_suspended_partner_resolves_as_revoked() {
     let registry = Registry::new(f.store.clone(), f.master.clone());
     let r = reference(Purpose::HttpSignatureKey, "sig-ed");
     f.store
-        .update_partner(&PartnerRecord { status: PartnerStatus::Suspended, ..partner("acme") })
+        .update_partner(&PartnerRecord {
+            status: PartnerStatus::Suspended,
+            ..partner("acme")
+        })
         .await
         .unwrap();
     let c = registry.resolve(&r).await.unwrap().unwrap();
-    assert_eq!(c.check_usable(Purpose::HttpSignatureKey, NOW).unwrap_err().code(), ErrorCode::RevokedKey);
+    assert_eq!(
+        c.check_usable(Purpose::HttpSignatureKey, NOW)
+            .unwrap_err()
+            .code(),
+        ErrorCode::RevokedKey
+    );
     f.store.update_partner(&partner("acme")).await.unwrap();
     let c = registry.resolve(&r).await.unwrap().unwrap();
     assert!(c.check_usable(Purpose::HttpSignatureKey, NOW).is_ok());
@@ -408,7 +485,13 @@ async fn store_down_and_broken_records_fail_closed() {
     let err = wrong.resolve(&smile).await.unwrap_err();
     assert!(!err.0.contains("smile-partner"), "{err}");
     // Public-key credentials do not need the master key.
-    assert!(wrong.resolve(&reference(Purpose::HttpSignatureKey, "sig-ed")).await.unwrap().is_some());
+    assert!(
+        wrong
+            .resolve(&reference(Purpose::HttpSignatureKey, "sig-ed"))
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -418,17 +501,27 @@ async fn wrong_master_key_is_refused_and_rekey_moves_everything() {
     let err = other.check_against(&*f.store).await.unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, SealError::WrongKey { .. }), "{err:?}");
-    assert!(message.contains(other.id()) && message.contains(f.master.id()), "{message}");
+    assert!(
+        message.contains(other.id()) && message.contains(f.master.id()),
+        "{message}"
+    );
     assert!(message.contains("nothing was changed"), "{message}");
 
     // A rekey from the wrong key is refused and changes nothing.
     let db = f.data.join(DB_FILE);
     let sealed_before = f.store.sealed_credentials().await.unwrap();
-    assert!(rekey(&*f.store, &other, &MasterKey::generate().unwrap()).await.is_err());
+    assert!(
+        rekey(&*f.store, &other, &MasterKey::generate().unwrap())
+            .await
+            .is_err()
+    );
     assert_eq!(f.store.sealed_credentials().await.unwrap(), sealed_before);
 
     // A document with a sealed part moves too.
-    let part = f.master.seal_document_part("authority", "main", "private_key", b"authority-secret").unwrap();
+    let part = f
+        .master
+        .seal_document_part("authority", "main", "private_key", b"authority-secret")
+        .unwrap();
     f.store
         .put_document(
             &Document {
@@ -444,16 +537,44 @@ async fn wrong_master_key_is_refused_and_rekey_moves_everything() {
 
     let new = Arc::new(MasterKey::generate().unwrap());
     let count = rekey(&*f.store, &f.master, &new).await.unwrap();
-    assert_eq!(count, 2 + 1 + 1, "two secrets, the check value, one document");
-    assert!(matches!(f.master.check_against(&*f.store).await, Err(SealError::WrongKey { .. })));
-    assert_eq!(new.check_against(&*f.store).await.unwrap(), KeyCheck::Matches);
+    assert_eq!(
+        count,
+        2 + 1 + 1,
+        "two secrets, the check value, one document"
+    );
+    assert!(matches!(
+        f.master.check_against(&*f.store).await,
+        Err(SealError::WrongKey { .. })
+    ));
+    assert_eq!(
+        new.check_against(&*f.store).await.unwrap(),
+        KeyCheck::Matches
+    );
     let registry = Registry::new(f.store.clone(), new.clone());
-    for r in [reference(Purpose::SmileKey, "acme"), reference(Purpose::JwtClientKey, "hs-kid")] {
+    for r in [
+        reference(Purpose::SmileKey, "acme"),
+        reference(Purpose::JwtClientKey, "hs-kid"),
+    ] {
         assert!(registry.resolve(&r).await.unwrap().is_some());
-        assert!(Registry::new(f.store.clone(), f.master.clone()).resolve(&r).await.is_err());
+        assert!(
+            Registry::new(f.store.clone(), f.master.clone())
+                .resolve(&r)
+                .await
+                .is_err()
+        );
     }
-    let doc = f.store.document("authority", "main").await.unwrap().unwrap();
-    assert_eq!(new.open_document_part(&doc, "private_key").unwrap().expose(), b"authority-secret");
+    let doc = f
+        .store
+        .document("authority", "main")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        new.open_document_part(&doc, "private_key")
+            .unwrap()
+            .expose(),
+        b"authority-secret"
+    );
     assert_eq!(doc.body["public_key"], "0abc");
 
     // The database file holds no secret in plaintext.
@@ -482,7 +603,11 @@ fn decision<'a>(outcome: Outcome, credential: Option<&'a CredentialRef>) -> Deci
 #[tokio::test]
 async fn usage_is_written_in_batches() {
     let f = fixture().await;
-    let recorder = Arc::new(UsageRecorder::new(f.store.clone(), Arc::new(SystemClock), 100));
+    let recorder = Arc::new(UsageRecorder::new(
+        f.store.clone(),
+        Arc::new(SystemClock),
+        100,
+    ));
     let a = reference(Purpose::HttpSignatureKey, "sig-ed");
     let b = reference(Purpose::SmileKey, "acme");
     for _ in 0..500 {
@@ -493,7 +618,10 @@ async fn usage_is_written_in_batches() {
         recorder.observe(&decision(Outcome::Rejected, Some(&b)));
     }
     recorder.observe(&decision(Outcome::Rejected, None));
-    assert!(f.store.usage_batches.lock().unwrap().is_empty(), "no write per request");
+    assert!(
+        f.store.usage_batches.lock().unwrap().is_empty(),
+        "no write per request"
+    );
     assert_eq!(recorder.flush().await.unwrap(), 2);
     let batches = f.store.usage_batches.lock().unwrap().clone();
     assert_eq!(batches.len(), 1, "one write for the whole batch");
@@ -501,8 +629,15 @@ async fn usage_is_written_in_batches() {
     assert_eq!((usage_a.accepted, usage_a.rejected), (500, 7));
     assert!(usage_a.last_used.is_some());
     let usage_b = f.store.usage(&b).await.unwrap();
-    assert_eq!((usage_b.accepted, usage_b.rejected, usage_b.last_used), (0, 7, None));
-    assert_eq!(recorder.flush().await.unwrap(), 0, "nothing new, nothing written");
+    assert_eq!(
+        (usage_b.accepted, usage_b.rejected, usage_b.last_used),
+        (0, 7, None)
+    );
+    assert_eq!(
+        recorder.flush().await.unwrap(),
+        0,
+        "nothing new, nothing written"
+    );
 
     // A failed flush keeps the counts for the next one.
     recorder.observe(&decision(Outcome::Accepted, Some(&b)));
@@ -526,7 +661,9 @@ async fn usage_is_written_in_batches() {
 async fn usage_memory_is_bounded() {
     let f = fixture().await;
     let recorder = UsageRecorder::new(f.store.clone(), Arc::new(SystemClock), 2);
-    let refs: Vec<_> = (0..5).map(|i| reference(Purpose::ApiKey, &format!("k{i}"))).collect();
+    let refs: Vec<_> = (0..5)
+        .map(|i| reference(Purpose::ApiKey, &format!("k{i}")))
+        .collect();
     for r in &refs {
         recorder.observe(&decision(Outcome::Rejected, Some(r)));
     }
@@ -553,12 +690,18 @@ fn uploads_of_openssl_keys() {
         .output()
         .unwrap()
         .stdout;
-    assert_eq!(record.spki_der, der, "normalised to the SPKI DER openssl writes");
+    assert_eq!(
+        record.spki_der, der,
+        "normalised to the SPKI DER openssl writes"
+    );
     // PKCS#1 `RSA PUBLIC KEY` form: same key, same fingerprint.
     let pkcs1 = openssl(d, &["rsa", "-in", "rsa2048.pem", "-RSAPublicKey_out"]);
     assert!(pkcs1.contains("BEGIN RSA PUBLIC KEY"));
     let from_pkcs1 = parse_public_key(&pkcs1, "RS256").unwrap();
-    assert_eq!((from_pkcs1.spki_der, from_pkcs1.fingerprint), (record.spki_der.clone(), record.fingerprint.clone()));
+    assert_eq!(
+        (from_pkcs1.spki_der, from_pkcs1.fingerprint),
+        (record.spki_der.clone(), record.fingerprint.clone())
+    );
     assert!(matches!(
         parse_public_key(&public_2048, "ed25519").unwrap_err(),
         UploadError::AlgorithmMismatch { .. }
@@ -573,14 +716,37 @@ fn uploads_of_openssl_keys() {
         assert!(err.to_string().contains("-pubout"));
     }
     let ed = parse_public_key(&ed_public, "ed25519").unwrap();
-    assert_eq!(parse_public_key(&ed_public, "EdDSA").unwrap().fingerprint, ed.fingerprint);
-    let (_, ec_public) = openssl_key(d, "ec", &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+    assert_eq!(
+        parse_public_key(&ed_public, "EdDSA").unwrap().fingerprint,
+        ed.fingerprint
+    );
+    let (_, ec_public) = openssl_key(
+        d,
+        "ec",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
     assert!(parse_public_key(&ec_public, "ecdsa-p256-sha256").is_ok());
-    assert!(matches!(parse_public_key(&ec_public, "RS256"), Err(UploadError::AlgorithmMismatch { .. })));
+    assert!(matches!(
+        parse_public_key(&ec_public, "RS256"),
+        Err(UploadError::AlgorithmMismatch { .. })
+    ));
     // A P-384 key is not one we verify.
-    let (_, p384) = openssl_key(d, "p384", &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"]);
-    assert!(matches!(parse_public_key(&p384, "ecdsa-p256-sha256"), Err(UploadError::Malformed(_))));
+    let (_, p384) = openssl_key(
+        d,
+        "p384",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+    );
+    assert!(matches!(
+        parse_public_key(&p384, "ecdsa-p256-sha256"),
+        Err(UploadError::Malformed(_))
+    ));
     // The JWK of a key has the same thumbprint as its PEM.
-    let jwk = auth_core::keys::PublicKey::from_pem(&ed_public).unwrap().to_jwk().to_json();
-    assert_eq!(parse_public_key(&jwk, "ed25519").unwrap().fingerprint, ed.fingerprint);
+    let jwk = auth_core::keys::PublicKey::from_pem(&ed_public)
+        .unwrap()
+        .to_jwk()
+        .to_json();
+    assert_eq!(
+        parse_public_key(&jwk, "ed25519").unwrap().fingerprint,
+        ed.fingerprint
+    );
 }

@@ -4,10 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use auth_verify::store::sqlite::{DB_FILE, SCHEMA_VERSION, SqliteStore};
-use auth_verify::store::{PartnerRecord, PartnerStatus, Store, StoreError, suite};
 use auth_core::credential::PartnerId;
 use auth_core::time::UnixTime;
+use auth_verify::store::sqlite::{DB_FILE, SCHEMA_VERSION, SqliteStore};
+use auth_verify::store::{PartnerRecord, PartnerStatus, Store, StoreError, suite};
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
@@ -50,7 +50,10 @@ async fn a_link_in_place_of_the_database_is_refused() {
     let target = dir.path().join("elsewhere.db");
     std::os::unix::fs::symlink(&target, dir.path().join(DB_FILE)).unwrap();
     let err = SqliteStore::open(dir.path(), DEADLINE).unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(ref m) if m.contains("link")), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Unavailable(ref m) if m.contains("link")),
+        "{err:?}"
+    );
     assert!(!target.exists());
 }
 
@@ -65,11 +68,17 @@ async fn data_survives_close_and_reopen() {
     }
     let store = SqliteStore::open(dir.path(), DEADLINE).unwrap();
     assert_eq!(
-        store.partner(&PartnerId::new("kept").unwrap()).await.unwrap(),
+        store
+            .partner(&PartnerId::new("kept").unwrap())
+            .await
+            .unwrap(),
         Some(partner("kept"))
     );
     let admins = store.admins().await.unwrap();
-    assert_eq!((admins.version, admins.keys), (1, vec!["0admin".to_owned()]));
+    assert_eq!(
+        (admins.version, admins.keys),
+        (1, vec!["0admin".to_owned()])
+    );
     assert_eq!(store.meta("m").await.unwrap(), Some(b"v".to_vec()));
     // Migrations are not re-applied on reopen (they would fail on existing tables).
     let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
@@ -98,7 +107,10 @@ async fn a_newer_schema_is_refused_unchanged() {
         panic!("{err:?}");
     };
     assert!(message.contains("newer than this binary"), "{message}");
-    assert!(message.contains(&format!("{}", SCHEMA_VERSION + 1)), "{message}");
+    assert!(
+        message.contains(&format!("{}", SCHEMA_VERSION + 1)),
+        "{message}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
@@ -113,8 +125,14 @@ async fn a_locked_database_answers_unavailable_within_the_deadline() {
     let err = store.create_partner(&partner("blocked")).await.unwrap_err();
     let took = started.elapsed();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(took < Duration::from_millis(1500), "answered after {took:?}");
-    assert!(took >= Duration::from_millis(250), "did not wait for the lock: {took:?}");
+    assert!(
+        took < Duration::from_millis(1500),
+        "answered after {took:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(250),
+        "did not wait for the lock: {took:?}"
+    );
     // Calls queued behind it also answer, and the store recovers once the lock is gone.
     let err = store.replace_admins(0, &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");

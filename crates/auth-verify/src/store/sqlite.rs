@@ -18,7 +18,9 @@ use super::{
 use auth_core::apikey::Environment;
 use auth_core::credential::{CredentialRef, PartnerId, Scopes, Status};
 use auth_core::time::UnixTime;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -348,12 +350,7 @@ fn material_kind(material: &StoredMaterial) -> StoreResult<String> {
 const PARTNER_COLUMNS: &str = "id, name, status, allowed_origins, created_at";
 
 fn read_partner(row: &rusqlite::Row<'_>) -> rusqlite::Result<[Option<String>; 4]> {
-    Ok([
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-    ])
+    Ok([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?])
 }
 
 fn partner_from(raw: [Option<String>; 4], created_at: i64) -> StoreResult<PartnerRecord> {
@@ -418,12 +415,22 @@ fn read_credential_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CredentialRo
 }
 
 fn credential_from(conn: &Connection, row: CredentialRow) -> StoreResult<CredentialRecord> {
-    let [reference, partner, environment, name, notes, scopes, material] = row.text;
+    let [
+        reference,
+        partner,
+        environment,
+        name,
+        notes,
+        scopes,
+        material,
+    ] = row.text;
     let [not_before, expires_at, revoked_at, created_at] = row.times;
     let mut aliases = Vec::new();
     {
         let mut stmt = conn
-            .prepare_cached("SELECT alias FROM credential_aliases WHERE reference = ?1 ORDER BY alias")
+            .prepare_cached(
+                "SELECT alias FROM credential_aliases WHERE reference = ?1 ORDER BY alias",
+            )
             .map_err(sql_error)?;
         let rows = stmt
             .query_map([&reference], |r| r.get::<_, String>(0))
@@ -568,7 +575,9 @@ fn regenerate(
         .optional()
         .map_err(sql_error)?;
     let Some((partner, name, superseded_by)) = found else {
-        return Err(StoreError::NotFound("no credential with this reference".into()));
+        return Err(StoreError::NotFound(
+            "no credential with this reference".into(),
+        ));
     };
     if superseded_by.is_some() {
         return Err(StoreError::Conflict(
@@ -824,7 +833,11 @@ impl Store for SqliteStore {
                 let changed = tx
                     .execute(
                         "UPDATE credentials SET material = ?2, kind = ?3 WHERE reference = ?1",
-                        params![reference.to_wire(), json(material)?, material_kind(material)?],
+                        params![
+                            reference.to_wire(),
+                            json(material)?,
+                            material_kind(material)?
+                        ],
                     )
                     .map_err(sql_error)?;
                 if changed == 0 {
@@ -844,7 +857,9 @@ impl Store for SqliteStore {
                     )
                     .map_err(sql_error)?;
                 if changed == 0 {
-                    return Err(StoreError::NotFound("no document with this kind and ID".into()));
+                    return Err(StoreError::NotFound(
+                        "no document with this kind and ID".into(),
+                    ));
                 }
             }
             Ok(())

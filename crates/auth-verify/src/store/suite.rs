@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::{
-    CredentialRecord, Document, PartnerRecord, PartnerStatus, PublicKeyRecord, SealedSecret,
-    Store, StoreError, StoredMaterial, Usage, UsageDelta,
+    CredentialRecord, Document, PartnerRecord, PartnerStatus, PublicKeyRecord, SealedSecret, Store,
+    StoreError, StoredMaterial, Usage, UsageDelta,
 };
 use auth_core::apikey::{ApiKeyDigest, Environment};
 use auth_core::credential::{CredentialRef, PartnerId, Purpose, Scopes, Status};
@@ -64,7 +64,9 @@ fn api_key(partner: &PartnerRecord, text: &str, name: &str) -> CredentialRecord 
         scopes: Scopes::new(["read", "write"]),
         status: Status::ACTIVE,
         created_at: T0,
-        material: StoredMaterial::ApiKey { hint: "abcd".into() },
+        material: StoredMaterial::ApiKey {
+            hint: "abcd".into(),
+        },
         aliases: Vec::new(),
     }
 }
@@ -144,7 +146,10 @@ async fn credentials(store: &dyn Store, run: &str) {
 
     let key = api_key(&p, &format!("key-{run}"), "primary");
     store.insert_credential(&key).await.expect("insert api key");
-    assert_eq!(store.credential(&key.reference).await.unwrap(), Some(key.clone()));
+    assert_eq!(
+        store.credential(&key.reference).await.unwrap(),
+        Some(key.clone())
+    );
     // Purpose separation: the same ID under another purpose finds nothing.
     let other_purpose = CredentialRef::new(Purpose::QredoKey, key.reference.id().clone());
     assert_eq!(store.credential(&other_purpose).await.unwrap(), None);
@@ -156,7 +161,10 @@ async fn credentials(store: &dyn Store, run: &str) {
             .await,
         "same name twice",
     );
-    assert!(matches!(&e, StoreError::Conflict(m) if m.contains("name")), "{e:?}");
+    assert!(
+        matches!(&e, StoreError::Conflict(m) if m.contains("name")),
+        "{e:?}"
+    );
     // Names are per partner.
     store
         .insert_credential(&api_key(&q, &format!("key3-{run}"), "primary"))
@@ -220,7 +228,11 @@ async fn credentials(store: &dyn Store, run: &str) {
     };
     store.insert_credential(&sig).await.unwrap();
     let listed = store.credentials(&p.id).await.unwrap();
-    assert_eq!(listed, vec![key.clone(), jwt.clone(), sig.clone()], "oldest first");
+    assert_eq!(
+        listed,
+        vec![key.clone(), jwt.clone(), sig.clone()],
+        "oldest first"
+    );
     assert_eq!(store.credentials(&q.id).await.unwrap().len(), 1);
 
     let revoked = Status {
@@ -229,7 +241,12 @@ async fn credentials(store: &dyn Store, run: &str) {
     };
     store.set_status(&jwt.reference, revoked).await.unwrap();
     assert_eq!(
-        store.credential(&jwt.reference).await.unwrap().unwrap().status,
+        store
+            .credential(&jwt.reference)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         revoked
     );
     assert_not_found(
@@ -251,7 +268,10 @@ async fn regenerate(store: &dyn Store, run: &str) {
         name: "whatever the caller put".into(),
         ..api_key(&p, &format!("new-{run}"), "main")
     };
-    store.regenerate(&old.reference, at(10), &new).await.unwrap();
+    store
+        .regenerate(&old.reference, at(10), &new)
+        .await
+        .unwrap();
     let old_read = store.credential(&old.reference).await.unwrap().unwrap();
     assert_eq!(old_read.status.expires_at, Some(at(10)));
     let new_read = store.credential(&new.reference).await.unwrap().unwrap();
@@ -264,7 +284,11 @@ async fn regenerate(store: &dyn Store, run: &str) {
     );
     assert_conflict(
         store
-            .regenerate(&old.reference, at(10), &api_key(&p, &format!("x-{run}"), "main"))
+            .regenerate(
+                &old.reference,
+                at(10),
+                &api_key(&p, &format!("x-{run}"), "main"),
+            )
             .await,
         "regenerating a superseded credential",
     );
@@ -310,7 +334,11 @@ async fn regenerate(store: &dyn Store, run: &str) {
         .await
         .unwrap();
     let old_read = store.credential(&old_jwt.reference).await.unwrap().unwrap();
-    assert_eq!(old_read.status.expires_at, Some(at(100)), "grace never extends life");
+    assert_eq!(
+        old_read.status.expires_at,
+        Some(at(100)),
+        "grace never extends life"
+    );
     assert!(old_read.aliases.is_empty());
     assert_eq!(
         store.credential(&client).await.unwrap().unwrap().reference,
@@ -387,11 +415,18 @@ async fn admins(store: &dyn Store) {
     let before = store.admins().await.unwrap();
     let v = before.version;
     let one = vec!["0key-one".to_owned()];
-    store.replace_admins(v, &one).await.expect("compare-and-set");
+    store
+        .replace_admins(v, &one)
+        .await
+        .expect("compare-and-set");
     let now = store.admins().await.unwrap();
     assert_eq!((now.version, now.keys.clone()), (v + 1, one.clone()));
     assert_conflict(store.replace_admins(v, &[]).await, "a stale version");
-    assert_eq!(store.admins().await.unwrap(), now, "a lost race changes nothing");
+    assert_eq!(
+        store.admins().await.unwrap(),
+        now,
+        "a lost race changes nothing"
+    );
 
     // Two concurrent enrolments from the same version: exactly one wins.
     let first = vec!["0first".to_owned()];
@@ -425,7 +460,10 @@ async fn documents_and_meta(store: &dyn Store, run: &str) {
     };
     store.put_document(&doc("b", 1), false).await.unwrap();
     store.put_document(&doc("a", 2), false).await.unwrap();
-    assert_conflict(store.put_document(&doc("b", 3), false).await, "same document twice");
+    assert_conflict(
+        store.put_document(&doc("b", 3), false).await,
+        "same document twice",
+    );
     assert_eq!(store.document(&kind, "b").await.unwrap(), Some(doc("b", 1)));
     store.put_document(&doc("b", 3), true).await.unwrap();
     assert_eq!(store.document(&kind, "b").await.unwrap(), Some(doc("b", 3)));
@@ -438,12 +476,21 @@ async fn documents_and_meta(store: &dyn Store, run: &str) {
         .collect();
     assert_eq!(ids, ["a", "b"], "oldest first");
     assert_eq!(store.document(&kind, "c").await.unwrap(), None);
-    assert!(store.documents(&format!("{kind}-none")).await.unwrap().is_empty());
+    assert!(
+        store
+            .documents(&format!("{kind}-none"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let key = format!("suite-meta-{run}");
     assert_eq!(store.meta(&key).await.unwrap(), None);
     store.set_meta(&key, b"one", true).await.unwrap();
-    assert_conflict(store.set_meta(&key, b"two", true).await, "meta only if absent");
+    assert_conflict(
+        store.set_meta(&key, b"two", true).await,
+        "meta only if absent",
+    );
     assert_eq!(store.meta(&key).await.unwrap(), Some(b"one".to_vec()));
     store.set_meta(&key, &[0, 255, 1], false).await.unwrap();
     assert_eq!(store.meta(&key).await.unwrap(), Some(vec![0, 255, 1]));
@@ -498,11 +545,19 @@ async fn reseal(store: &dyn Store, run: &str) {
         "reseal with an unknown credential",
     );
     assert_eq!(
-        store.credential(&secret.reference).await.unwrap().unwrap().material,
+        store
+            .credential(&secret.reference)
+            .await
+            .unwrap()
+            .unwrap()
+            .material,
         secret.material
     );
     assert_eq!(store.meta(&meta_key).await.unwrap(), Some(b"old".to_vec()));
-    assert_eq!(store.document(&kind, "d").await.unwrap(), Some(document.clone()));
+    assert_eq!(
+        store.document(&kind, "d").await.unwrap(),
+        Some(document.clone())
+    );
 
     store
         .reseal(
@@ -513,9 +568,17 @@ async fn reseal(store: &dyn Store, run: &str) {
         .await
         .unwrap();
     assert_eq!(
-        store.credential(&secret.reference).await.unwrap().unwrap().material,
+        store
+            .credential(&secret.reference)
+            .await
+            .unwrap()
+            .unwrap()
+            .material,
         new_material
     );
     assert_eq!(store.meta(&meta_key).await.unwrap(), Some(b"new".to_vec()));
-    assert_eq!(store.document(&kind, "d").await.unwrap(), Some(new_document));
+    assert_eq!(
+        store.document(&kind, "d").await.unwrap(),
+        Some(new_document)
+    );
 }
