@@ -431,23 +431,14 @@ async fn admins(store: &dyn Store) {
     // Two concurrent enrolments from the same version: exactly one wins.
     let first = vec!["0first".to_owned()];
     let second = vec!["0second".to_owned()];
-    let (r1, r2) = futures_join(
+    let (r1, r2) = tokio::join!(
         store.replace_admins(v + 1, &first),
         store.replace_admins(v + 1, &second),
-    )
-    .await;
+    );
     assert!(r1.is_ok() != r2.is_ok(), "exactly one wins: {r1:?} {r2:?}");
     let after = store.admins().await.unwrap();
     assert_eq!(after.version, v + 2);
     assert_eq!(after.keys, if r1.is_ok() { first } else { second });
-}
-
-/// Polls both futures concurrently (tokio's `join!` without the macro's `Unpin` demands).
-async fn futures_join<A: std::future::Future, B: std::future::Future>(
-    a: A,
-    b: B,
-) -> (A::Output, B::Output) {
-    tokio::join!(a, b)
 }
 
 async fn documents_and_meta(store: &dyn Store, run: &str) {
