@@ -134,9 +134,7 @@ impl App {
             ))
         })?;
         let store: Arc<dyn Store> = Arc::new(
-            crate::store::sqlite::SqliteStore::open(&config.data_dir, deadline)
-                .await
-                .map_err(|e| StartError::Setup(e.to_string()))?,
+            crate::store::sqlite::SqliteStore::open(&config.data_dir, deadline).map_err(|e| StartError::Setup(e.to_string()))?,
         );
         let master = Arc::new(open_master_key(&config, &*store).await?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -364,7 +362,6 @@ pub async fn rekey_data_dir(
     generate: bool,
 ) -> Result<String, StartError> {
     let store = crate::store::sqlite::SqliteStore::open(&config.data_dir, config.store_deadline())
-        .await
         .map_err(|e| StartError::Setup(e.to_string()))?;
     let old = open_master_key(config, &store).await?;
     let new = if generate {

@@ -27,7 +27,12 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 /// The metadata key of the key-check value.
 pub const CHECK_META_KEY: &str = "master_key_check";
 /// Metadata keys whose values are sealed with [`MasterKey::seal_meta`]; `rekey` reseals them.
-pub const SEALED_META_KEYS: &[&str] = &[CHECK_META_KEY, "service_signing_key"];
+pub const SEALED_META_KEYS: &[&str] = &[
+    CHECK_META_KEY,
+    "sealed:user_token_key",
+    "sealed:app_token_key",
+    "sealed:app_trust_authority",
+];
 /// Document kinds whose top-level sealed parts ([`MasterKey::seal_document_part`]) `rekey`
 /// reseals.
 pub const SEALED_DOCUMENT_KINDS: &[&str] =
