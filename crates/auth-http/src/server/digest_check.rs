@@ -94,7 +94,7 @@ pub struct ContentDigestService<S> {
 }
 
 /// Why a body was refused.
-fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Rejection {
+fn refuse(status: StatusCode, code: ErrorCode, message: &'static str) -> Rejection {
     let mut r = Rejection::new(Error::new(code, message), ErrorStyle::Problem);
     r.status = status;
     r
