@@ -8,6 +8,7 @@
 
 mod app_tokens;
 mod cache;
+mod digest_check;
 mod observer;
 mod rejection;
 mod replay;
@@ -21,6 +22,9 @@ mod user_tokens;
 pub use app_tokens::{AppAuthEndpoint, AppTokenConfig, TrialApps};
 pub use auth_core::credential::{Principal, Scheme};
 pub use cache::{CacheStats, CachingResolver, DEFAULT_CACHE_ENTRIES};
+pub use digest_check::{
+    AUTH_CONTENT_DIGEST, ContentDigestCheck, ContentDigestService, DEFAULT_CHECKED_BODY_LIMIT,
+};
 pub use observer::{Decision, NoObserver, Observer, Outcome};
 pub use rejection::{Disclosure, ErrorStyle, Rejection, status_for};
 pub use replay::{DEFAULT_REPLAY_CAPACITY, DEFAULT_REPLAY_QUOTA, MemoryReplayStore, ReplayStore};
@@ -188,15 +192,33 @@ impl AuthLayer {
     }
 
     /// Verifies a request already buffered, without a service behind: the entry point for
-    /// forward-auth endpoints, benchmarks and fuzzing. A public route gives `Ok(None)`.
+    /// benchmarks and fuzzing. A public route gives `Ok(None)`.
     pub async fn authenticate(
         &self,
         parts: &http::request::Parts,
         body: &[u8],
     ) -> Result<Option<Principal>, Rejection> {
+        match self.authenticate_with(parts, BodySource::Bytes(body)).await {
+            Ok(found) => Ok(found.map(|a| a.principal)),
+            Err(refusal) => Err(refusal.rejection()),
+        }
+    }
+
+    /// Verifies a request whose body is where `body` says: the entry point for `/v1/verify`
+    /// and forward-auth. A public route gives `Ok(None)`. The refusal keeps its detail for
+    /// an explain answer; [`Refusal::rejection`] is what a caller may be shown.
+    pub async fn authenticate_with(
+        &self,
+        parts: &http::request::Parts,
+        body: BodySource<'_>,
+    ) -> Result<Option<Authenticated>, Refusal> {
         let started = Instant::now();
         let shared = &*self.shared;
-        let route = route_for(shared, parts)?;
+        let refuse = |detailed| Refusal {
+            detailed,
+            disclosure: shared.config.disclosure,
+        };
+        let route = route_for(shared, parts).map_err(refuse)?;
         if route.is_public() {
             return Ok(None);
         }
@@ -208,11 +230,177 @@ impl AuthLayer {
             }
             Err(r) => Err(r),
         };
-        observe(shared, parts, started, &result);
-        result
-            .map(Some)
-            .map_err(|r| r.disclose(shared.config.disclosure))
+        let principal_result = result
+            .as_ref()
+            .map(|a| a.principal.clone())
+            .map_err(Clone::clone);
+        observe(shared, parts, started, &principal_result);
+        result.map(Some).map_err(refuse)
     }
+
+    /// What the server computed for `parts` (the signature base, covered components, clock
+    /// skew, the detailed code) after [`AuthLayer::authenticate_with`] gave `outcome`. It
+    /// records nothing. Show it only to an admin or for a `test` credential: the caller
+    /// decides, with [`Explanation::environment`].
+    pub async fn explain(
+        &self,
+        parts: &http::request::Parts,
+        body: BodySource<'_>,
+        outcome: &Result<Option<Authenticated>, Refusal>,
+    ) -> Explanation {
+        let shared = &*self.shared;
+        let now = shared.clock.now();
+        let (scheme, code, message, principal_env, subject) = match outcome {
+            Ok(Some(a)) => (
+                Some(a.principal.scheme),
+                None,
+                None,
+                Some(a.principal.environment),
+                None,
+            ),
+            Ok(None) => (None, None, None, None, None),
+            Err(r) => (
+                r.detailed.scheme,
+                Some(r.detailed.error.code()),
+                Some(r.detailed.error.message().to_owned()),
+                None,
+                r.detailed.subject.as_ref().map(|s| s.1.clone()),
+            ),
+        };
+        let signature = match (
+            route_for(shared, parts)
+                .ok()
+                .and_then(|r| r.find(Scheme::HttpSignature)),
+            schemes::header_fields(&parts.headers),
+        ) {
+            (Some(Accept::HttpSignature(policy)), Ok(fields)) => {
+                let (bytes, digest_bound) = body.split();
+                let ctx = schemes::Ctx {
+                    shared,
+                    parts,
+                    headers: Headers::new(&fields),
+                    body: bytes,
+                    digest_bound,
+                    now,
+                };
+                schemes::http_signature::explain(&ctx, policy)
+            }
+            _ => None,
+        };
+        // A refused credential's environment, when the request named a registered one.
+        let named = subject.or_else(|| {
+            let keyid = signature.as_ref()?.keyid.as_deref()?;
+            auth_core::credential::CredentialRef::parse(
+                auth_core::credential::Purpose::HttpSignatureKey,
+                keyid,
+            )
+            .ok()
+        });
+        let environment = match (principal_env, named) {
+            (Some(env), _) => Some(env),
+            (None, Some(reference)) => match shared.resolver.resolve(&reference).await {
+                Ok(Some(c)) if c.purpose() == reference.purpose() => Some(c.environment),
+                _ => None,
+            },
+            (None, None) => None,
+        };
+        Explanation {
+            scheme,
+            code,
+            message,
+            environment,
+            server_time: now,
+            signature,
+        }
+    }
+}
+
+/// Where the body of a request being authenticated is.
+#[derive(Debug, Clone, Copy)]
+pub enum BodySource<'a> {
+    /// The complete body (an empty slice: no body).
+    Bytes(&'a [u8]),
+    /// Forward-auth: a gateway kept the body. A signature binds it by covering
+    /// `Content-Digest`, which the upstream then checks ([`ContentDigestCheck`]); schemes that
+    /// sign the raw body (Qredo, Smile body fields) are refused with an error naming the
+    /// inline mode.
+    DigestBound,
+}
+
+impl<'a> BodySource<'a> {
+    fn split(self) -> (&'a [u8], bool) {
+        match self {
+            Self::Bytes(b) => (b, false),
+            Self::DigestBound => (&[], true),
+        }
+    }
+}
+
+/// A verified request.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// Who made it.
+    pub principal: Principal,
+    /// In digest-bound mode, the signed `Content-Digest` value the upstream must check its
+    /// body against (forward-auth returns it as `X-Auth-Content-Digest`).
+    pub content_digest: Option<String>,
+}
+
+/// A refused request. Its detail is kept for an explain answer; what a caller may be shown
+/// is [`Refusal::rejection`], disclosed as the layer is configured.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    detailed: Rejection,
+    disclosure: Disclosure,
+}
+
+impl Refusal {
+    /// The rejection to send, with the configured [`Disclosure`] applied.
+    pub fn rejection(&self) -> Rejection {
+        self.detailed.clone().disclose(self.disclosure)
+    }
+
+    /// The undisclosed rejection: for an explain answer to an admin or a `test` credential
+    /// and for logs, never for an ordinary caller.
+    pub fn detailed(&self) -> &Rejection {
+        &self.detailed
+    }
+}
+
+/// What the server computed for a request (see [`AuthLayer::explain`]).
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The scheme detected, when one was.
+    pub scheme: Option<Scheme>,
+    /// The detailed error code of a refusal.
+    pub code: Option<auth_core::ErrorCode>,
+    /// The detailed error message of a refusal.
+    pub message: Option<String>,
+    /// The environment of the credential the request named, when it is registered.
+    pub environment: Option<auth_core::credential::Environment>,
+    /// The server's clock when it explained.
+    pub server_time: auth_core::UnixTime,
+    /// The RFC 9421 signature as the server read it, when the request carries one.
+    pub signature: Option<SignatureExplanation>,
+}
+
+/// An RFC 9421 signature as the server read it.
+#[derive(Debug, Clone)]
+pub struct SignatureExplanation {
+    /// The label verified.
+    pub label: String,
+    /// The `keyid`.
+    pub keyid: Option<String>,
+    /// The covered components, as identifiers (`"@method"`, `"content-digest"`).
+    pub covered_components: Vec<String>,
+    /// The signature base the server built, or why it could not.
+    pub signature_base: Result<String, String>,
+    /// `created`.
+    pub created: Option<auth_core::UnixTime>,
+    /// `expires`.
+    pub expires: Option<auth_core::UnixTime>,
+    /// Server time minus `created`, in seconds (negative: created in the server's future).
+    pub clock_skew_seconds: Option<i64>,
 }
 
 fn route_for<'s>(shared: &'s Shared, parts: &http::request::Parts) -> Result<&'s Route, Rejection> {
@@ -254,17 +442,28 @@ async fn decide(
     parts: &http::request::Parts,
     headers: Headers<'_>,
     plan: &Plan<'_>,
-    body: &[u8],
-) -> Result<Principal, Rejection> {
+    body: BodySource<'_>,
+) -> Result<Authenticated, Rejection> {
+    let (body, digest_bound) = body.split();
     let ctx = schemes::Ctx {
         shared,
         parts,
         headers,
         body,
+        digest_bound,
         now: shared.clock.now(),
     };
     let verified = match plan.detected {
+        Some(Accept::Qredo(_)) if digest_bound => {
+            return Err(schemes::needs_inline("Qredo's x-sign signs the raw body"));
+        }
         Some(accept) => schemes::verify(&ctx, accept).await?,
+        None if digest_bound && plan.smile_body => {
+            return Err(schemes::needs_inline(
+                "this route takes Smile signatures in the JSON body (send them in the \
+                 smileid-* headers to use forward-auth)",
+            ));
+        }
         None => match (route.find(Scheme::Smile), plan.smile_body) {
             (Some(Accept::Smile(policy)), true) => match schemes::smile::body_fields(body) {
                 Some(fields) => schemes::smile::verify_body(&ctx, policy, &fields).await?,
@@ -273,7 +472,12 @@ async fn decide(
             _ => return Err(missing(route)),
         },
     };
-    schemes::finish(&ctx, route, verified).await
+    let content_digest = verified.content_digest.clone();
+    let principal = schemes::finish(&ctx, route, verified).await?;
+    Ok(Authenticated {
+        principal,
+        content_digest,
+    })
 }
 
 /// No accepted credential was presented: app-token-only routes answer as an Actyx node does.
@@ -475,9 +679,10 @@ where
                 &parts,
                 headers,
                 &plan,
-                bytes.as_deref().unwrap_or_default(),
+                BodySource::Bytes(bytes.as_deref().unwrap_or_default()),
             )
-            .await;
+            .await
+            .map(|a| a.principal);
             observe(&shared, &parts, started, &result);
             drop(fields);
             match result {

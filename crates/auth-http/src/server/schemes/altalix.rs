@@ -47,6 +47,7 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &AltalixPolicy) -> Result<Veri
         .check_usable(Purpose::AltalixKey, ctx.now)
         .map_err(|e| problem(e).about(&principal))?;
     Ok(Verified {
+        content_digest: None,
         principal,
         replay: ReplayObligation::SingleUse {
             key: ReplayKey::content(&reference, &parsed.content_digest_for_replay()),

@@ -43,6 +43,7 @@ pub(crate) async fn verify(ctx: &Ctx<'_>) -> Result<Verified, Rejection> {
         .and_then(|()| credential.check_usable(Purpose::ApiKey, ctx.now))
         .map_err(|e| reject(e).about(&principal))?;
     Ok(Verified {
+        content_digest: None,
         principal,
         replay: ReplayObligation::None,
         style,

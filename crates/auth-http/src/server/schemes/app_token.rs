@@ -63,6 +63,7 @@ pub(crate) fn verify(ctx: &Ctx<'_>, cfg: &AppTokenConfig) -> Result<Verified, Re
     };
     let style = ErrorStyle::Actyx(ActyxCode::TokenUnauthorized, String::new());
     Ok(Verified {
+        content_digest: None,
         principal,
         replay: ReplayObligation::None,
         style,

@@ -55,6 +55,7 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &JwtPolicy) -> Result<Verified
         .check_usable(Purpose::JwtClientKey, ctx.now)
         .map_err(|e| reject(e).about(&principal))?;
     Ok(Verified {
+        content_digest: None,
         principal,
         replay: ReplayObligation::None,
         style,

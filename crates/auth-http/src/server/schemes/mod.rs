@@ -33,6 +33,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) headers: Headers<'a>,
     /// The buffered body; empty when the detected scheme does not sign it.
     pub(crate) body: &'a [u8],
+    /// Digest-bound mode: the body stayed with a gateway; see [`super::BodySource`].
+    pub(crate) digest_bound: bool,
     pub(crate) now: UnixTime,
 }
 
@@ -42,6 +44,8 @@ pub(crate) struct Verified {
     pub(crate) replay: ReplayObligation,
     /// How a replay refusal is rendered for this scheme.
     pub(crate) style: ErrorStyle,
+    /// Digest-bound mode: the signed `Content-Digest` the upstream must check the body against.
+    pub(crate) content_digest: Option<String>,
 }
 
 /// The header fields as auth-core's view takes them. A value outside visible ASCII (and
@@ -209,11 +213,32 @@ pub(crate) fn view<'a>(
     target: TargetUri<'a>,
     style: &ErrorStyle,
 ) -> Result<Request<'a>, Rejection> {
-    Request::new(
-        ctx.parts.method.as_str(),
-        target,
-        ctx.headers,
-        Body::from_bytes(ctx.body),
-    )
+    let body = if !ctx.digest_bound {
+        Body::from_bytes(ctx.body)
+    } else if announces_body(&ctx.headers) {
+        Body::Streamed
+    } else {
+        Body::Empty
+    };
+    Request::new(ctx.parts.method.as_str(), target, ctx.headers, body)
     .map_err(|e| Rejection::new(e, style.clone()))
+}
+
+/// Whether the headers say a body follows (digest-bound mode, where the body is not seen):
+/// a `Content-Digest`, a non-zero `Content-Length` or a `Transfer-Encoding`.
+pub(crate) fn announces_body(headers: &Headers<'_>) -> bool {
+    headers.contains("content-digest")
+        || headers.contains("transfer-encoding")
+        || headers
+            .get_all("content-length")
+            .any(|v| v.trim() != "0")
+}
+
+/// A request that cannot be verified without its body, which the gateway kept: the error
+/// names the mode that would work. 400, so that opaque disclosure keeps the advice.
+pub(crate) fn needs_inline(what: &str) -> Rejection {
+    problem(Error::malformed(format!(
+        "{what}, which forward-auth never sees: run `auth-verify proxy --upstream <your API>` \
+         (inline mode) in front of this API instead"
+    )))
 }

@@ -77,6 +77,7 @@ pub(crate) async fn verify(ctx: &Ctx<'_>, policy: &QredoPolicy) -> Result<Verifi
         },
     };
     Ok(Verified {
+        content_digest: None,
         principal,
         replay,
         style: style(mode_reason),

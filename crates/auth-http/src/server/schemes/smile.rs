@@ -81,6 +81,7 @@ async fn verify_parsed(
         .check_usable(Purpose::SmileKey, ctx.now)
         .map_err(|e| problem(e).about(&principal))?;
     Ok(Verified {
+        content_digest: None,
         principal,
         replay: ReplayObligation::SingleUse {
             key: ReplayKey::content(&reference, &parsed.content_digest_for_replay()),

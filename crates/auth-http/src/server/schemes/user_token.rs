@@ -40,6 +40,7 @@ pub(crate) fn verify(ctx: &Ctx<'_>, cfg: &UserTokenConfig) -> Result<Verified, R
         expires_at: Some(verified.expires_at()),
     };
     Ok(Verified {
+        content_digest: None,
         principal,
         replay: ReplayObligation::None,
         style: ErrorStyle::Problem,
