@@ -127,12 +127,7 @@ impl App {
     /// Opens everything under `config.data_dir` and builds the router. Logs what it created.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let deadline = config.store_deadline();
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            StartError::Setup(format!(
-                "cannot create the data directory {}: {e}",
-                config.data_dir.display()
-            ))
-        })?;
+        // The store creates the data directory (mode 0700) if it is missing.
         let store: Arc<dyn Store> = Arc::new(
             crate::store::sqlite::SqliteStore::open(&config.data_dir, deadline).map_err(|e| StartError::Setup(e.to_string()))?,
         );
@@ -218,6 +213,7 @@ impl App {
             tokens,
             session_layer,
         });
+        gateway_config(&state)?;
         let router = router(state.clone());
         Ok(Self {
             state,
@@ -299,13 +295,29 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
 }
 
-/// The gateway settings from the configuration.
-fn gateway_config(state: &AppState) -> Result<crate::gateway::GatewayConfig, StartError> {
-    crate::gateway::GatewayConfig::from_settings(
-        &state.config.gateway,
-        state.config.auth.public_origin.clone(),
-    )
-    .map_err(|e| StartError::Config(e.to_string()))
+/// The gateway settings from the configuration; admins (signed `/v1/verify` calls) may ask
+/// for explanations of any credential.
+fn gateway_config(state: &Arc<AppState>) -> Result<crate::gateway::GatewayConfig, StartError> {
+    let trusted_proxies = state
+        .config
+        .gateway
+        .trusted_proxies
+        .iter()
+        .map(|text| {
+            text.parse::<crate::gateway::Network>().map_err(|e| {
+                StartError::Config(format!("gateway.trusted_proxies: {text:?}: {e}"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::gateway::GatewayConfig {
+        trusted_proxies,
+        public_origin: state.config.auth.public_origin.clone(),
+        explain: Arc::new(crate::admin::auth::AdminExplain::new(
+            state.store.clone(),
+            state.admin_layer.clone(),
+        )),
+        ..crate::gateway::GatewayConfig::default()
+    })
 }
 
 /// `/v1/verify` and forward-auth over the protected API's layer.
@@ -322,8 +334,9 @@ impl App {
     /// forwarded to `upstream` with the `X-Auth-*` headers; operations endpoints stay.
     pub fn into_proxy(mut self, upstream: &str) -> Result<Self, StartError> {
         let config = gateway_config(&self.state)?;
+        let upstream = crate::gateway::ProxyConfig::new(upstream)
+            .map_err(|e| StartError::Config(format!("--upstream: {e}")))?;
         self.router = crate::gateway::proxy_router(self.state.api_layer.clone(), upstream, config)
-            .map_err(|e| StartError::Config(e.to_string()))?
             .merge(ops_routes(&self.state));
         Ok(self)
     }

@@ -33,7 +33,7 @@ struct ApiDoc;
 /// The document as JSON text.
 pub fn document() -> String {
     let mut doc = ApiDoc::openapi();
-    doc.merge(crate::gateway::openapi());
+    doc.merge(GatewayDoc::openapi());
     doc.to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
@@ -48,3 +48,78 @@ pub fn router() -> Router {
         }),
     )
 }
+
+/// A request described for `/v1/verify`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct VerifyRequest {
+    /// `GET`, `POST`, ...
+    method: String,
+    /// The full URL the client addressed.
+    url: String,
+    /// `[[name, value], ...]` in order, or `{name: value}`.
+    #[schema(value_type = Object)]
+    headers: serde_json::Value,
+    /// The body, Base64 (needed by schemes that sign it).
+    body_b64: Option<String>,
+    /// Also answer what the server computed (admins, or `test` credentials only).
+    explain: Option<bool>,
+}
+
+/// The answer of `/v1/verify`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct VerifyAnswer {
+    /// Whether the request would be accepted.
+    ok: bool,
+    /// The verified principal (`partner`, `key_id`, `scheme`, `scopes`, `environment`,
+    /// `expires_at`).
+    #[schema(value_type = Object)]
+    principal: Option<serde_json::Value>,
+    /// The status the scheme would answer when refused.
+    status: Option<u16>,
+    /// `code` and `message` when refused.
+    #[schema(value_type = Object)]
+    error: Option<serde_json::Value>,
+    /// With `explain`: signature base, covered components, clock skew, code.
+    #[schema(value_type = Object)]
+    explain: Option<serde_json::Value>,
+}
+
+/// Verifies a request described in JSON.
+#[utoipa::path(post, path = "/v1/verify", tag = "verify", request_body = VerifyRequest,
+    responses((status = 200, body = VerifyAnswer, description = "The decision, accepted or not"),
+        (status = 400, body = error::ErrorBody), (status = 413, description = "Too large")))]
+#[allow(dead_code)]
+fn v1_verify() {}
+
+/// nginx `auth_request`: the original request from `X-Original-URI` and `X-Original-Method`.
+#[utoipa::path(get, path = "/forward-auth/nginx", tag = "verify",
+    responses((status = 200, description = "Accepted; X-Auth-Partner, X-Auth-Key-Id, X-Auth-Scheme, X-Auth-Scopes, X-Auth-Environment (and X-Auth-Content-Digest)"),
+        (status = 401, description = "The scheme's rejection"), (status = 403, description = "Insufficient scope")))]
+#[allow(dead_code)]
+fn forward_nginx() {}
+
+/// Traefik ForwardAuth: `X-Forwarded-Method`, `-Proto`, `-Host`, `-Uri`.
+#[utoipa::path(get, path = "/forward-auth/traefik", tag = "verify",
+    responses((status = 200, description = "Accepted, with the X-Auth-* headers"), (status = 401, description = "Refused")))]
+#[allow(dead_code)]
+fn forward_traefik() {}
+
+/// Caddy `forward_auth`: `X-Forwarded-Method`, `-Proto`, `-Host`, `-Uri`.
+#[utoipa::path(get, path = "/forward-auth/caddy", tag = "verify",
+    responses((status = 200, description = "Accepted, with the X-Auth-* headers"), (status = 401, description = "Refused")))]
+#[allow(dead_code)]
+fn forward_caddy() {}
+
+/// Envoy `ext_authz` over HTTP: the original path follows the prefix.
+#[utoipa::path(get, path = "/forward-auth/envoy/{path}", tag = "verify",
+    params(("path" = String, Path, description = "The original path")),
+    responses((status = 200, description = "Accepted, with the X-Auth-* headers"), (status = 401, description = "Refused")))]
+#[allow(dead_code)]
+fn forward_envoy() {}
+
+#[derive(OpenApi)]
+#[openapi(paths(v1_verify, forward_nginx, forward_traefik, forward_caddy, forward_envoy),
+    components(schemas(VerifyRequest, VerifyAnswer)))]
+struct GatewayDoc;

@@ -20,6 +20,8 @@ use crate::store::{Store, StoreError};
 pub const ADMIN_PARTNER: &str = "admin";
 /// Path prefix of the admin API.
 pub const ADMIN_PREFIX: &str = "/admin";
+/// `/v1/verify` calls may be admin-signed too (to see explanations of any credential).
+const VERIFY_PATH: &str = "/v1/verify";
 
 /// The verified admin behind a request (a request extension).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +63,9 @@ impl KeyResolver for AdminKeyResolver {
 /// The layer that checks admin signatures on every `/admin` path. Admins are told precisely
 /// why a signature failed (they hold the key; the details help them fix their client).
 pub fn admin_layer() -> Result<AuthLayer, auth_core::Error> {
-    let routes = Routes::new().prefix(ADMIN_PREFIX, Route::new().accept(Accept::http_signature()));
+    let routes = Routes::new()
+        .prefix(ADMIN_PREFIX, Route::new().accept(Accept::http_signature()))
+        .exact(VERIFY_PATH, Route::new().accept(Accept::http_signature()));
     // Admin requests never carry API keys; the prefix only fills the configuration.
     let prefix = auth_core::apikey::KeyPrefix::new("admin")?;
     let mut config = AuthConfig::new(prefix, routes);
@@ -131,5 +135,43 @@ fn store_error(e: StoreError) -> AdminAuthError {
     match e {
         StoreError::Corrupt(_) => AdminAuthError::Corrupt,
         _ => AdminAuthError::Unavailable,
+    }
+}
+
+/// Lets an admin-signed `/v1/verify` call see explanations of any credential. Read-only: it
+/// never enrols (trust on first use happens on `/admin` only).
+pub struct AdminExplain {
+    store: Arc<dyn Store>,
+    layer: AuthLayer,
+}
+
+impl AdminExplain {
+    /// Checks signatures with `layer` (from [`admin_layer`]) against the admins in `store`.
+    pub fn new(store: Arc<dyn Store>, layer: AuthLayer) -> Self {
+        Self { store, layer }
+    }
+}
+
+impl crate::gateway::ExplainPolicy for AdminExplain {
+    fn is_admin<'a>(
+        &'a self,
+        parts: &'a http::request::Parts,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            if !parts.headers.contains_key("signature-input") {
+                return false;
+            }
+            let Ok(Some(principal)) = self.layer.authenticate(parts, body).await else {
+                return false;
+            };
+            match self.store.admins().await {
+                Ok(list) => list
+                    .keys
+                    .iter()
+                    .any(|k| k == principal.credential.id().as_str()),
+                Err(_) => false,
+            }
+        })
     }
 }
