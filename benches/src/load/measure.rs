@@ -1,8 +1,9 @@
 //! Figures the load results are judged against: a process's peak resident memory and the bare
 //! RSA-2048 verify rate of this machine.
 
-use ring::rand::SystemRandom;
-use ring::signature::{self, RsaKeyPair, UnparsedPublicKey};
+use auth_core::keys::{PublicKey, SignatureAlgorithm, SigningKey, generate_rsa};
+use auth_core::rand::SystemRandom;
+use ring::signature::{self, UnparsedPublicKey};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -27,7 +28,7 @@ pub enum MeasureError {
     /// The measurement duration is zero or above 10 s.
     #[error("measurement duration must be above 0 and at most 10 s")]
     DurationOutOfRange,
-    /// The benchmark key could not be loaded or did not verify its own signature.
+    /// The benchmark key could not be made or did not verify its own signature.
     #[error("RSA benchmark key unusable: {0}")]
     Key(&'static str),
 }
@@ -62,22 +63,25 @@ pub struct RsaVerifyRate {
     pub machine_per_s: f64,
 }
 
-/// Verifies one RSA-2048 signature (ring, `RSA_PKCS1_2048_8192_SHA256`, the RFC 9421 test key)
-/// in a loop on the calling thread for about `duration` and scales by the core count. Blocks
-/// for `duration`: call it before or after a load run, not during one.
+/// Verifies one RSA-2048 signature (ring, `RSA_PKCS1_2048_8192_SHA256`, e = 65537, a key
+/// generated for the purpose) in a loop on the calling thread for about `duration` and scales by
+/// the core count. Blocks for the key generation plus `duration`: call it before or after a
+/// load run, not during one.
 pub fn rsa_verify_rate(duration: Duration) -> Result<RsaVerifyRate, MeasureError> {
     if duration.is_zero() || duration > MAX_RSA_MEASUREMENT {
         return Err(MeasureError::DurationOutOfRange);
     }
-    let der = pem::parse(crate::RSA_2048_PKCS1_PEM).map_err(|_| MeasureError::Key("PEM"))?;
-    let key_pair = RsaKeyPair::from_der(der.contents()).map_err(|_| MeasureError::Key("PKCS#1 DER"))?;
+    // A fresh key: ring refuses the RFC 9421 test key (its primes differ in size).
+    let private = generate_rsa(2048, &SystemRandom::new()).map_err(|_| MeasureError::Key("generation"))?;
+    let PublicKey::Rsa(public) = private.public_key() else {
+        return Err(MeasureError::Key("not an RSA key"));
+    };
+    let signer = SigningKey::new(&private, SignatureAlgorithm::RsaPkcs1Sha256, &SystemRandom::new())
+        .map_err(|_| MeasureError::Key("signing key"))?;
     // A request-sized message, as a signature base would be.
     let message = [0x5a_u8; 256];
-    let mut signature_bytes = vec![0; key_pair.public().modulus_len()];
-    key_pair
-        .sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), &message, &mut signature_bytes)
-        .map_err(|_| MeasureError::Key("signing"))?;
-    let public = UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, key_pair.public().as_ref());
+    let signature_bytes = signer.sign(&message, &SystemRandom::new()).map_err(|_| MeasureError::Key("signing"))?;
+    let public = UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, public.pkcs1_der());
 
     let start = Instant::now();
     let mut verified = 0u64;
