@@ -37,7 +37,9 @@ async fn spawn_server(behaviour: Behaviour) -> SocketAddr {
     let counter = Arc::new(AtomicU64::new(0));
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let counter = Arc::clone(&counter);
             tokio::spawn(async move {
                 let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
@@ -45,13 +47,17 @@ async fn spawn_server(behaviour: Behaviour) -> SocketAddr {
                     async move {
                         let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
                         match behaviour {
-                            Behaviour::StallEvery { every, pause } if n % every == 0 => {
+                            Behaviour::StallEvery { every, pause } if n.is_multiple_of(every) => {
                                 tokio::time::sleep(pause).await;
                             }
                             Behaviour::Always { pause } => tokio::time::sleep(pause).await,
                             Behaviour::StallEvery { .. } => {}
                         }
-                        let status = if request.uri().path() == "/missing" { 404 } else { 200 };
+                        let status = if request.uri().path() == "/missing" {
+                            404
+                        } else {
+                            200
+                        };
                         let response = http::Response::builder()
                             .status(status)
                             .body(Full::new(Bytes::from_static(b"ok")))
@@ -69,11 +75,20 @@ async fn spawn_server(behaviour: Behaviour) -> SocketAddr {
 }
 
 fn get(path: &str) -> RequestSpec {
-    RequestSpec { path: Some(path.into()), ..RequestSpec::default() }
+    RequestSpec {
+        path: Some(path.into()),
+        ..RequestSpec::default()
+    }
 }
 
 fn settings(rate: u32, duration: Duration, connections: usize) -> Settings {
-    Settings { rate, duration, connections, expected_status: 200, request_timeout: Duration::from_secs(2) }
+    Settings {
+        rate,
+        duration,
+        connections,
+        expected_status: 200,
+        request_timeout: Duration::from_secs(2),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,8 +98,12 @@ async fn a_periodic_stall_shows_in_p99_and_max() {
     let addr = spawn_server(Behaviour::StallEvery { every: 100, pause }).await;
     // One connection at 1000 req/s: each 50 ms stall holds back the ~50 requests scheduled
     // behind it. A closed-loop tool would wait, send them late and report them as fast.
-    let plan = Plan::new(&format!("http://{addr}/"), &[get("/")], &settings(1000, Duration::from_secs(2), 1))
-        .unwrap();
+    let plan = Plan::new(
+        &format!("http://{addr}/"),
+        &[get("/")],
+        &settings(1000, Duration::from_secs(2), 1),
+    )
+    .unwrap();
     let report = load::run(&plan).await.unwrap();
 
     assert!(report.all_expected(), "{report:#?}");
@@ -104,7 +123,11 @@ async fn a_periodic_stall_shows_in_p99_and_max() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_low_rate_is_paced_as_scheduled_and_statuses_are_counted() {
     let _one_at_a_time = TIMING.lock().await;
-    let addr = spawn_server(Behaviour::StallEvery { every: u64::MAX, pause: Duration::ZERO }).await;
+    let addr = spawn_server(Behaviour::StallEvery {
+        every: u64::MAX,
+        pause: Duration::ZERO,
+    })
+    .await;
     // Alternating requests: the list is cycled in order.
     let plan = Plan::new(
         &format!("http://{addr}/"),
@@ -123,7 +146,10 @@ async fn a_low_rate_is_paced_as_scheduled_and_statuses_are_counted() {
     assert!(!report.all_expected());
     // Open loop: the fast server does not make the run finish early; the schedule sets the pace.
     assert!((0.99..1.5).contains(&report.elapsed_s), "{report:#?}");
-    assert!((180.0..=201.0).contains(&report.achieved_rate), "{report:#?}");
+    assert!(
+        (180.0..=201.0).contains(&report.achieved_rate),
+        "{report:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,8 +158,12 @@ async fn refused_connections_are_errors_not_latencies() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         listener.local_addr().unwrap()
     };
-    let plan = Plan::new(&format!("http://{addr}/"), &[get("/")], &settings(50, Duration::from_millis(200), 2))
-        .unwrap();
+    let plan = Plan::new(
+        &format!("http://{addr}/"),
+        &[get("/")],
+        &settings(50, Duration::from_millis(200), 2),
+    )
+    .unwrap();
     let report = load::run(&plan).await.unwrap();
     assert_eq!(report.completed, 0);
     assert_eq!(report.errors.connect, report.scheduled);
@@ -144,9 +174,16 @@ async fn refused_connections_are_errors_not_latencies() {
 async fn the_saturation_search_brackets_a_known_capacity() {
     let _one_at_a_time = TIMING.lock().await;
     // One connection to a server that takes at least 2 ms per request: at most 500 req/s.
-    let addr = spawn_server(Behaviour::Always { pause: Duration::from_millis(2) }).await;
-    let plan =
-        Plan::new(&format!("http://{addr}/"), &[get("/")], &settings(100, Duration::from_millis(300), 1)).unwrap();
+    let addr = spawn_server(Behaviour::Always {
+        pause: Duration::from_millis(2),
+    })
+    .await;
+    let plan = Plan::new(
+        &format!("http://{addr}/"),
+        &[get("/")],
+        &settings(100, Duration::from_millis(300), 1),
+    )
+    .unwrap();
     let search = SaturationSettings {
         start_rate: 100,
         max_rate: 10_000,
@@ -159,13 +196,24 @@ async fn the_saturation_search_brackets_a_known_capacity() {
     };
     let report = load::saturate(&plan, &search).await.unwrap();
 
-    let best = report.saturating_rate.expect("100 req/s is within capacity");
+    let best = report
+        .saturating_rate
+        .expect("100 req/s is within capacity");
     assert!((100..=500).contains(&best), "{report:#?}");
     assert!(!report.reached_max_rate);
-    assert!(report.steps.iter().any(|step| !step.sustained), "{report:#?}");
+    assert!(
+        report.steps.iter().any(|step| !step.sustained),
+        "{report:#?}"
+    );
     // Every sustained step is below every failing one... except for noise, which the search
     // tolerates; at least the best is below the lowest failure.
-    let lowest_failure = report.steps.iter().filter(|s| !s.sustained).map(|s| s.rate).min().unwrap();
+    let lowest_failure = report
+        .steps
+        .iter()
+        .filter(|s| !s.sustained)
+        .map(|s| s.rate)
+        .min()
+        .unwrap();
     assert!(best < lowest_failure, "{report:#?}");
     let half = report.at_half_rate.as_ref().unwrap();
     assert_eq!(half.offered_rate, best / 2);
@@ -184,10 +232,20 @@ fn only_127_0_0_1_is_a_target() {
         "http://[::1]:8080/",
         "http://example.com:80/",
     ] {
-        assert_eq!(Plan::new(url, &spec, &ok).unwrap_err(), PlanError::NotLoopback, "{url}");
+        assert_eq!(
+            Plan::new(url, &spec, &ok).unwrap_err(),
+            PlanError::NotLoopback,
+            "{url}"
+        );
     }
-    assert_eq!(Plan::new("https://127.0.0.1:8443/", &spec, &ok).unwrap_err(), PlanError::UnsupportedScheme);
-    assert_eq!(Plan::new("127.0.0.1:8080", &spec, &ok).unwrap_err(), PlanError::InvalidUrl);
+    assert_eq!(
+        Plan::new("https://127.0.0.1:8443/", &spec, &ok).unwrap_err(),
+        PlanError::UnsupportedScheme
+    );
+    assert_eq!(
+        Plan::new("127.0.0.1:8080", &spec, &ok).unwrap_err(),
+        PlanError::InvalidUrl
+    );
     assert!(Plan::new("http://127.0.0.1:8080/auth", &spec, &ok).is_ok());
 }
 
@@ -200,18 +258,45 @@ fn bounds_are_enforced() {
         change(&mut settings);
         Plan::new(url, &spec, &settings).map(|_| ())
     };
-    assert_eq!(with(|s| s.duration = Duration::from_secs(61)), Err(PlanError::DurationOutOfRange));
-    assert_eq!(with(|s| s.duration = Duration::ZERO), Err(PlanError::DurationOutOfRange));
+    assert_eq!(
+        with(|s| s.duration = Duration::from_secs(61)),
+        Err(PlanError::DurationOutOfRange)
+    );
+    assert_eq!(
+        with(|s| s.duration = Duration::ZERO),
+        Err(PlanError::DurationOutOfRange)
+    );
     assert_eq!(with(|s| s.duration = Duration::from_secs(60)), Ok(()));
-    assert_eq!(with(|s| s.connections = 0), Err(PlanError::ConnectionsOutOfRange));
-    assert_eq!(with(|s| s.connections = MAX_CONNECTIONS + 1), Err(PlanError::ConnectionsOutOfRange));
+    assert_eq!(
+        with(|s| s.connections = 0),
+        Err(PlanError::ConnectionsOutOfRange)
+    );
+    assert_eq!(
+        with(|s| s.connections = MAX_CONNECTIONS + 1),
+        Err(PlanError::ConnectionsOutOfRange)
+    );
     assert_eq!(with(|s| s.connections = MAX_CONNECTIONS), Ok(()));
     assert_eq!(with(|s| s.rate = 0), Err(PlanError::RateOutOfRange));
-    assert_eq!(with(|s| s.rate = MAX_RATE + 1), Err(PlanError::RateOutOfRange));
-    assert_eq!(with(|s| s.request_timeout = Duration::from_secs(31)), Err(PlanError::TimeoutOutOfRange));
-    assert_eq!(with(|s| s.expected_status = 42), Err(PlanError::InvalidExpectedStatus));
-    assert_eq!(Plan::new(url, &[], &Settings::default()).unwrap_err(), PlanError::RequestCount);
-    let bad_header = RequestSpec { headers: vec![("bad header".into(), "x".into())], ..get("/") };
+    assert_eq!(
+        with(|s| s.rate = MAX_RATE + 1),
+        Err(PlanError::RateOutOfRange)
+    );
+    assert_eq!(
+        with(|s| s.request_timeout = Duration::from_secs(31)),
+        Err(PlanError::TimeoutOutOfRange)
+    );
+    assert_eq!(
+        with(|s| s.expected_status = 42),
+        Err(PlanError::InvalidExpectedStatus)
+    );
+    assert_eq!(
+        Plan::new(url, &[], &Settings::default()).unwrap_err(),
+        PlanError::RequestCount
+    );
+    let bad_header = RequestSpec {
+        headers: vec![("bad header".into(), "x".into())],
+        ..get("/")
+    };
     assert!(matches!(
         Plan::new(url, &[get("/"), bad_header], &Settings::default()),
         Err(PlanError::InvalidRequest { index: 1, .. })
@@ -221,14 +306,23 @@ fn bounds_are_enforced() {
 #[tokio::test]
 async fn saturation_settings_are_bounded() {
     let plan = Plan::new("http://127.0.0.1:9/", &[get("/")], &Settings::default()).unwrap();
-    let too_long = SaturationSettings { time_budget: Duration::from_secs(601), ..SaturationSettings::default() };
+    let too_long = SaturationSettings {
+        time_budget: Duration::from_secs(601),
+        ..SaturationSettings::default()
+    };
     assert!(matches!(
         load::saturate(&plan, &too_long).await,
         Err(load::RunError::Plan(PlanError::InvalidSearch(_)))
     ));
-    let no_growth = SaturationSettings { growth: 1.0, ..SaturationSettings::default() };
+    let no_growth = SaturationSettings {
+        growth: 1.0,
+        ..SaturationSettings::default()
+    };
     assert!(load::saturate(&plan, &no_growth).await.is_err());
-    let long_steps = SaturationSettings { step_duration: Duration::from_secs(61), ..SaturationSettings::default() };
+    let long_steps = SaturationSettings {
+        step_duration: Duration::from_secs(61),
+        ..SaturationSettings::default()
+    };
     assert!(matches!(
         load::saturate(&plan, &long_steps).await,
         Err(load::RunError::Plan(PlanError::DurationOutOfRange))

@@ -124,7 +124,10 @@ fn execute(args: &Args) -> Result<Output, String> {
         }
         runtime.worker_threads(threads);
     }
-    let runtime = runtime.enable_all().build().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let (run, saturation) = if args.saturate {
         let search = SaturationSettings {
             start_rate: args.rate,
@@ -133,16 +136,30 @@ fn execute(args: &Args) -> Result<Output, String> {
             time_budget: seconds(args.search_budget, "--search-budget")?,
             ..SaturationSettings::default()
         };
-        let report = runtime.block_on(load::saturate(&plan, &search)).map_err(|e| e.to_string())?;
+        let report = runtime
+            .block_on(load::saturate(&plan, &search))
+            .map_err(|e| e.to_string())?;
         (None, Some(report))
     } else {
-        (Some(runtime.block_on(load::run(&plan)).map_err(|e| e.to_string())?), None)
+        (
+            Some(
+                runtime
+                    .block_on(load::run(&plan))
+                    .map_err(|e| e.to_string())?,
+            ),
+            None,
+        )
     };
     let peak_rss_bytes = match args.pid {
         Some(pid) => Some(measure::peak_rss_bytes(pid).map_err(|e| e.to_string())?),
         None => None,
     };
-    Ok(Output { run, saturation, peak_rss_bytes, rsa_verify_rate })
+    Ok(Output {
+        run,
+        saturation,
+        peak_rss_bytes,
+        rsa_verify_rate,
+    })
 }
 
 /// A positive, finite number of seconds (bounds beyond that are the plan's to check).

@@ -90,8 +90,14 @@ pub async fn run(plan: &Plan) -> Result<LoadReport, RunError> {
     let mut total = new_tally()?;
     for worker in workers {
         let tally = worker.await.map_err(|_| RunError::Worker)??;
-        total.latency.add(&tally.latency).map_err(|_| RunError::Histogram)?;
-        total.service_time.add(&tally.service_time).map_err(|_| RunError::Histogram)?;
+        total
+            .latency
+            .add(&tally.latency)
+            .map_err(|_| RunError::Histogram)?;
+        total
+            .service_time
+            .add(&tally.service_time)
+            .map_err(|_| RunError::Histogram)?;
         for (status, count) in tally.statuses {
             *total.statuses.entry(status).or_default() += count;
         }
@@ -134,9 +140,13 @@ fn pace(shared: &Shared) {
         let elapsed = shared.start.elapsed();
         // Slot i is due at i / rate, so slots 0..=floor(elapsed x rate) are due now.
         let due_now = u128::from(plan.rate) * elapsed.as_nanos() / 1_000_000_000 + 1;
-        let due_now = u64::try_from(due_now).unwrap_or(u64::MAX).min(shared.scheduled);
+        let due_now = u64::try_from(due_now)
+            .unwrap_or(u64::MAX)
+            .min(shared.scheduled);
         if due_now > released {
-            shared.due.add_permits(usize::try_from(due_now - released).unwrap_or(usize::MAX));
+            shared
+                .due
+                .add_permits(usize::try_from(due_now - released).unwrap_or(usize::MAX));
             released = due_now;
         }
         if released < shared.scheduled {
@@ -148,7 +158,10 @@ fn pace(shared: &Shared) {
     shared.due.add_permits(plan.connections);
 }
 
-async fn work(shared: Arc<Shared>, mut sender: Option<SendRequest<Full<Bytes>>>) -> Result<Tally, RunError> {
+async fn work(
+    shared: Arc<Shared>,
+    mut sender: Option<SendRequest<Full<Bytes>>>,
+) -> Result<Tally, RunError> {
     let plan = &shared.plan;
     let mut tally = new_tally()?;
     loop {
@@ -167,7 +180,8 @@ async fn work(shared: Arc<Shared>, mut sender: Option<SendRequest<Full<Bytes>>>)
             break;
         }
         let intended = shared.start + plan.intended_offset(slot);
-        let request = &plan.requests[usize::try_from(slot % plan.requests.len() as u64).unwrap_or(0)];
+        let request =
+            &plan.requests[usize::try_from(slot % plan.requests.len() as u64).unwrap_or(0)];
 
         if sender.as_ref().is_none_or(SendRequest::is_closed) {
             sender = match connect(plan.addr, plan.request_timeout).await {
@@ -178,14 +192,22 @@ async fn work(shared: Arc<Shared>, mut sender: Option<SendRequest<Full<Bytes>>>)
                 }
             };
         }
-        let Some(live) = sender.as_mut() else { continue };
+        let Some(live) = sender.as_mut() else {
+            continue;
+        };
         let sent_at = Instant::now();
         let outcome = tokio::time::timeout(plan.request_timeout, exchange(live, request)).await;
         let answered_at = Instant::now();
         match outcome {
             Ok(Ok(status)) => {
-                record(&mut tally.latency, answered_at.saturating_duration_since(intended));
-                record(&mut tally.service_time, answered_at.saturating_duration_since(sent_at));
+                record(
+                    &mut tally.latency,
+                    answered_at.saturating_duration_since(intended),
+                );
+                record(
+                    &mut tally.service_time,
+                    answered_at.saturating_duration_since(sent_at),
+                );
                 *tally.statuses.entry(status).or_default() += 1;
                 tally.last_answer = tally.last_answer.max(Some(answered_at));
             }
@@ -203,7 +225,10 @@ async fn work(shared: Arc<Shared>, mut sender: Option<SendRequest<Full<Bytes>>>)
 }
 
 /// Sends one request and reads the whole answer, so the connection is ready for the next.
-async fn exchange(sender: &mut SendRequest<Full<Bytes>>, prepared: &Prepared) -> Result<u16, hyper::Error> {
+async fn exchange(
+    sender: &mut SendRequest<Full<Bytes>>,
+    prepared: &Prepared,
+) -> Result<u16, hyper::Error> {
     sender.ready().await?;
     let mut request = http::Request::new(Full::new(prepared.body.clone()));
     *request.method_mut() = prepared.method.clone();
@@ -233,7 +258,8 @@ async fn connect(addr: SocketAddr, limit: Duration) -> Result<SendRequest<Full<B
 }
 
 fn new_tally() -> Result<Tally, RunError> {
-    let histogram = || Histogram::new_with_bounds(1, HIGHEST_TRACKABLE_US, 3).map_err(|_| RunError::Histogram);
+    let histogram =
+        || Histogram::new_with_bounds(1, HIGHEST_TRACKABLE_US, 3).map_err(|_| RunError::Histogram);
     Ok(Tally {
         latency: histogram()?,
         service_time: histogram()?,

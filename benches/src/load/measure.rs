@@ -36,14 +36,19 @@ pub enum MeasureError {
 /// Peak resident set size of process `pid` in bytes (`VmHWM` in `/proc/<pid>/status`). Read it
 /// before the process exits: the figure goes with the process.
 pub fn peak_rss_bytes(pid: u32) -> Result<u64, MeasureError> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|e| MeasureError::Proc { pid, reason: e.to_string() })?;
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| MeasureError::Proc {
+            pid,
+            reason: e.to_string(),
+        })?;
     parse_vm_hwm(&status).ok_or(MeasureError::NoPeakRss(pid))
 }
 
 /// `VmHWM:   12345 kB` -> bytes.
 fn parse_vm_hwm(status: &str) -> Option<u64> {
-    let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
+    let line = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?;
     let mut fields = line.split_whitespace();
     let kib: u64 = fields.next()?.parse().ok()?;
     match fields.next() {
@@ -72,15 +77,22 @@ pub fn rsa_verify_rate(duration: Duration) -> Result<RsaVerifyRate, MeasureError
         return Err(MeasureError::DurationOutOfRange);
     }
     // A fresh key: ring refuses the RFC 9421 test key (its primes differ in size).
-    let private = generate_rsa(2048, &SystemRandom::new()).map_err(|_| MeasureError::Key("generation"))?;
+    let private =
+        generate_rsa(2048, &SystemRandom::new()).map_err(|_| MeasureError::Key("generation"))?;
     let PublicKey::Rsa(public) = private.public_key() else {
         return Err(MeasureError::Key("not an RSA key"));
     };
-    let signer = SigningKey::new(&private, SignatureAlgorithm::RsaPkcs1Sha256, &SystemRandom::new())
-        .map_err(|_| MeasureError::Key("signing key"))?;
+    let signer = SigningKey::new(
+        &private,
+        SignatureAlgorithm::RsaPkcs1Sha256,
+        &SystemRandom::new(),
+    )
+    .map_err(|_| MeasureError::Key("signing key"))?;
     // A request-sized message, as a signature base would be.
     let message = [0x5a_u8; 256];
-    let signature_bytes = signer.sign(&message, &SystemRandom::new()).map_err(|_| MeasureError::Key("signing"))?;
+    let signature_bytes = signer
+        .sign(&message, &SystemRandom::new())
+        .map_err(|_| MeasureError::Key("signing"))?;
     let public = UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, public.pkcs1_der());
 
     let start = Instant::now();
@@ -88,13 +100,19 @@ pub fn rsa_verify_rate(duration: Duration) -> Result<RsaVerifyRate, MeasureError
     while start.elapsed() < duration {
         // Checked every time: a failing verify would be cheaper and inflate the rate.
         for _ in 0..16 {
-            public.verify(&message, &signature_bytes).map_err(|_| MeasureError::Key("verification"))?;
+            public
+                .verify(&message, &signature_bytes)
+                .map_err(|_| MeasureError::Key("verification"))?;
         }
         verified += 16;
     }
     let single_thread_per_s = verified as f64 / start.elapsed().as_secs_f64();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    Ok(RsaVerifyRate { single_thread_per_s, cores, machine_per_s: single_thread_per_s * cores as f64 })
+    Ok(RsaVerifyRate {
+        single_thread_per_s,
+        cores,
+        machine_per_s: single_thread_per_s * cores as f64,
+    })
 }
 
 #[cfg(test)]
@@ -113,14 +131,20 @@ mod tests {
     fn own_peak_rss_is_plausible() {
         let peak = peak_rss_bytes(std::process::id()).unwrap();
         assert!(peak > 1024 * 1024, "{peak}");
-        assert!(matches!(peak_rss_bytes(u32::MAX), Err(MeasureError::Proc { .. })));
+        assert!(matches!(
+            peak_rss_bytes(u32::MAX),
+            Err(MeasureError::Proc { .. })
+        ));
     }
 
     #[test]
     fn rsa_rate_is_measured() {
         let rate = rsa_verify_rate(Duration::from_millis(100)).unwrap();
         assert!(rate.single_thread_per_s > 100.0, "{rate:?}");
-        assert_eq!(rate.machine_per_s, rate.single_thread_per_s * rate.cores as f64);
+        assert_eq!(
+            rate.machine_per_s,
+            rate.single_thread_per_s * rate.cores as f64
+        );
         assert!(rsa_verify_rate(Duration::from_secs(11)).is_err());
     }
 }

@@ -147,7 +147,11 @@ pub struct Plan {
 
 impl Plan {
     /// Checks the target (`http://127.0.0.1:PORT[/path]` only), the bounds and every request.
-    pub fn new(url: &str, requests: &[RequestSpec], settings: &Settings) -> Result<Self, PlanError> {
+    pub fn new(
+        url: &str,
+        requests: &[RequestSpec],
+        settings: &Settings,
+    ) -> Result<Self, PlanError> {
         let (addr, default_path) = parse_target(url)?;
         if requests.is_empty() || requests.len() > MAX_REQUESTS {
             return Err(PlanError::RequestCount);
@@ -156,10 +160,13 @@ impl Plan {
         let prepared = requests
             .iter()
             .enumerate()
-            .map(|(index, spec)| prepare(spec, &default_path, &host).map_err(|reason| PlanError::InvalidRequest { index, reason }))
+            .map(|(index, spec)| {
+                prepare(spec, &default_path, &host)
+                    .map_err(|reason| PlanError::InvalidRequest { index, reason })
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let expected_status =
-            StatusCode::from_u16(settings.expected_status).map_err(|_| PlanError::InvalidExpectedStatus)?;
+        let expected_status = StatusCode::from_u16(settings.expected_status)
+            .map_err(|_| PlanError::InvalidExpectedStatus)?;
         let plan = Self {
             addr,
             requests: prepared.into(),
@@ -169,7 +176,12 @@ impl Plan {
             expected_status,
             request_timeout: Duration::from_secs(1),
         };
-        plan.with_pace(settings.rate, settings.duration, settings.connections, settings.request_timeout)
+        plan.with_pace(
+            settings.rate,
+            settings.duration,
+            settings.connections,
+            settings.request_timeout,
+        )
     }
 
     /// The same target and requests at another pace (used by the saturation search).
@@ -192,7 +204,13 @@ impl Plan {
         if request_timeout.is_zero() || request_timeout > MAX_REQUEST_TIMEOUT {
             return Err(PlanError::TimeoutOutOfRange);
         }
-        Ok(Self { rate, duration, connections, request_timeout, ..self.clone() })
+        Ok(Self {
+            rate,
+            duration,
+            connections,
+            request_timeout,
+            ..self.clone()
+        })
     }
 
     /// The same plan at another rate.
@@ -247,7 +265,10 @@ fn parse_target(url: &str) -> Result<(SocketAddr, String), PlanError> {
         return Err(PlanError::InvalidUrl);
     }
     // Compared as a literal address: a name like `localhost` could resolve anywhere.
-    let host: Ipv4Addr = authority.host().parse().map_err(|_| PlanError::NotLoopback)?;
+    let host: Ipv4Addr = authority
+        .host()
+        .parse()
+        .map_err(|_| PlanError::NotLoopback)?;
     if host != Ipv4Addr::LOCALHOST {
         return Err(PlanError::NotLoopback);
     }
@@ -259,7 +280,11 @@ fn parse_target(url: &str) -> Result<(SocketAddr, String), PlanError> {
     Ok((SocketAddr::from((host, port)), path))
 }
 
-fn prepare(spec: &RequestSpec, default_path: &str, host: &HeaderValue) -> Result<Prepared, &'static str> {
+fn prepare(
+    spec: &RequestSpec,
+    default_path: &str,
+    host: &HeaderValue,
+) -> Result<Prepared, &'static str> {
     let method = match &spec.method {
         Some(m) => Method::from_bytes(m.as_bytes()).map_err(|_| "invalid method")?,
         None => Method::GET,
@@ -279,7 +304,11 @@ fn prepare(spec: &RequestSpec, default_path: &str, host: &HeaderValue) -> Result
             if b64.len() > MAX_BODY_BYTES / 3 * 4 + 4 {
                 return Err("body too large");
             }
-            Bytes::from(base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| "body_base64 is not valid Base64")?)
+            Bytes::from(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|_| "body_base64 is not valid Base64")?,
+            )
         }
         (None, None) => Bytes::new(),
     };
@@ -297,17 +326,21 @@ fn prepare(spec: &RequestSpec, default_path: &str, host: &HeaderValue) -> Result
     if headers.contains_key(TRANSFER_ENCODING) {
         return Err("Transfer-Encoding is not supported; bodies are sent with Content-Length");
     }
-    if let Some(declared) = headers.get(CONTENT_LENGTH) {
-        if headers.get_all(CONTENT_LENGTH).iter().count() != 1
-            || declared.to_str().ok().and_then(|v| v.parse::<usize>().ok()) != Some(body.len())
-        {
-            return Err("Content-Length does not match the body");
-        }
+    if let Some(declared) = headers.get(CONTENT_LENGTH)
+        && (headers.get_all(CONTENT_LENGTH).iter().count() != 1
+            || declared.to_str().ok().and_then(|v| v.parse::<usize>().ok()) != Some(body.len()))
+    {
+        return Err("Content-Length does not match the body");
     }
     if !headers.contains_key(HOST) {
         headers.insert(HOST, host.clone());
     }
-    Ok(Prepared { method, uri, headers, body })
+    Ok(Prepared {
+        method,
+        uri,
+        headers,
+        body,
+    })
 }
 
 /// Reads pre-built requests, one JSON object per line (blank lines skipped). An error names the
@@ -320,7 +353,8 @@ pub fn requests_from_jsonl(reader: impl BufRead) -> Result<Vec<RequestSpec>, Pla
     loop {
         line.clear();
         number += 1;
-        let read = read_bounded_line(&mut reader, &mut line).map_err(|e| PlanError::Read(e.to_string()))?;
+        let read = read_bounded_line(&mut reader, &mut line)
+            .map_err(|e| PlanError::Read(e.to_string()))?;
         if read == 0 {
             return Ok(requests);
         }
@@ -330,7 +364,8 @@ pub fn requests_from_jsonl(reader: impl BufRead) -> Result<Vec<RequestSpec>, Pla
         if requests.len() == MAX_REQUESTS {
             return Err(PlanError::RequestCount);
         }
-        let spec = serde_json::from_slice(&line).map_err(|e| PlanError::Read(format!("line {number}: {e}")))?;
+        let spec = serde_json::from_slice(&line)
+            .map_err(|e| PlanError::Read(format!("line {number}: {e}")))?;
         requests.push(spec);
     }
 }
@@ -348,7 +383,10 @@ fn read_bounded_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::
             None => (available.len(), false),
         };
         if line.len() + take > MAX_JSONL_LINE {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "line too long"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "line too long",
+            ));
         }
         line.extend_from_slice(&available[..take]);
         reader.consume(take);
@@ -366,19 +404,44 @@ mod tests {
     #[test]
     fn only_literal_127_0_0_1_over_http() {
         assert!(parse_target("http://127.0.0.1:8080/auth").is_ok());
-        assert_eq!(parse_target("http://localhost:8080/"), Err(PlanError::NotLoopback));
-        assert_eq!(parse_target("http://10.0.0.1:8080/"), Err(PlanError::NotLoopback));
-        assert_eq!(parse_target("http://127.0.0.2:8080/"), Err(PlanError::NotLoopback));
-        assert_eq!(parse_target("http://[::1]:8080/"), Err(PlanError::NotLoopback));
-        assert_eq!(parse_target("https://127.0.0.1:8443/"), Err(PlanError::UnsupportedScheme));
-        assert_eq!(parse_target("http://x@127.0.0.1:80/"), Err(PlanError::InvalidUrl));
-        assert_eq!(parse_target("http://127.0.0.1/"), Err(PlanError::InvalidUrl));
+        assert_eq!(
+            parse_target("http://localhost:8080/"),
+            Err(PlanError::NotLoopback)
+        );
+        assert_eq!(
+            parse_target("http://10.0.0.1:8080/"),
+            Err(PlanError::NotLoopback)
+        );
+        assert_eq!(
+            parse_target("http://127.0.0.2:8080/"),
+            Err(PlanError::NotLoopback)
+        );
+        assert_eq!(
+            parse_target("http://[::1]:8080/"),
+            Err(PlanError::NotLoopback)
+        );
+        assert_eq!(
+            parse_target("https://127.0.0.1:8443/"),
+            Err(PlanError::UnsupportedScheme)
+        );
+        assert_eq!(
+            parse_target("http://x@127.0.0.1:80/"),
+            Err(PlanError::InvalidUrl)
+        );
+        assert_eq!(
+            parse_target("http://127.0.0.1/"),
+            Err(PlanError::InvalidUrl)
+        );
     }
 
     #[test]
     fn schedule_is_evenly_spaced() {
         let spec = [RequestSpec::default()];
-        let settings = Settings { rate: 4, duration: Duration::from_secs(2), ..Settings::default() };
+        let settings = Settings {
+            rate: 4,
+            duration: Duration::from_secs(2),
+            ..Settings::default()
+        };
         let plan = Plan::new("http://127.0.0.1:1/", &spec, &settings).unwrap();
         assert_eq!(plan.scheduled(), 8);
         assert_eq!(plan.intended_offset(3), Duration::from_millis(750));
@@ -393,7 +456,10 @@ mod tests {
             ..RequestSpec::default()
         };
         assert!(prepare(&spec, "/", &host).is_err());
-        let spec = RequestSpec { headers: vec![("transfer-encoding".into(), "chunked".into())], ..RequestSpec::default() };
+        let spec = RequestSpec {
+            headers: vec![("transfer-encoding".into(), "chunked".into())],
+            ..RequestSpec::default()
+        };
         assert!(prepare(&spec, "/", &host).is_err());
     }
 

@@ -87,10 +87,18 @@ pub struct SaturationReport {
 /// Finds the highest rate `plan`'s target sustains: geometric steps from `start_rate` (up while
 /// sustained, down while not) until a sustained and a failing rate bracket it, then bisection
 /// to `precision`; all within `time_budget`. Finally runs `plan` at half that rate.
-pub async fn saturate(plan: &Plan, settings: &SaturationSettings) -> Result<SaturationReport, RunError> {
+pub async fn saturate(
+    plan: &Plan,
+    settings: &SaturationSettings,
+) -> Result<SaturationReport, RunError> {
     validate(settings)?;
     // Fail before the first step if the step shape is out of bounds.
-    plan.with_pace(settings.start_rate, settings.step_duration, plan.connections, plan.request_timeout)?;
+    plan.with_pace(
+        settings.start_rate,
+        settings.step_duration,
+        plan.connections,
+        plan.request_timeout,
+    )?;
     let deadline = Instant::now() + settings.time_budget;
     let mut report = SaturationReport {
         saturating_rate: None,
@@ -154,7 +162,9 @@ fn validate(settings: &SaturationSettings) -> Result<(), PlanError> {
         return Err(invalid("start_rate must be between 1 and the maximum rate"));
     }
     if settings.max_rate < settings.start_rate || settings.max_rate > MAX_RATE {
-        return Err(invalid("max_rate must be at least start_rate and at most the maximum rate"));
+        return Err(invalid(
+            "max_rate must be at least start_rate and at most the maximum rate",
+        ));
     }
     if !(settings.growth > 1.0 && settings.growth <= 16.0) {
         return Err(invalid("growth must be above 1 and at most 16"));
@@ -189,7 +199,12 @@ async fn probe(
     if !report.steps.is_empty() {
         tokio::time::sleep(settings.settle).await;
     }
-    let step_plan = plan.with_pace(rate, settings.step_duration, plan.connections, plan.request_timeout)?;
+    let step_plan = plan.with_pace(
+        rate,
+        settings.step_duration,
+        plan.connections,
+        plan.request_timeout,
+    )?;
     let result = run(&step_plan).await?;
     let p99 = Duration::from_micros(result.latency.p99_us);
     let sustained = result.all_expected()
@@ -208,7 +223,9 @@ async fn probe(
 
 /// `rate x factor`, rounded, kept within `1..=MAX_RATE` and always moving by at least one.
 fn scale(rate: u32, factor: f64) -> u32 {
-    let scaled = (f64::from(rate) * factor).round().clamp(1.0, f64::from(MAX_RATE)) as u32;
+    let scaled = (f64::from(rate) * factor)
+        .round()
+        .clamp(1.0, f64::from(MAX_RATE)) as u32;
     match scaled.cmp(&rate) {
         std::cmp::Ordering::Equal if factor > 1.0 => rate.saturating_add(1).min(MAX_RATE),
         std::cmp::Ordering::Equal => rate.saturating_sub(1).max(1),
