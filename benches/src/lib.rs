@@ -1,6 +1,8 @@
 //! Shared fixtures for the criterion benchmarks in `benches/benches/` (keys made once, outside
-//! the timed loops).
+//! the timed loops), and the `load` generator behind the `loadgen` binary.
 #![forbid(unsafe_code)]
+
+pub mod load;
 
 /// The RFC 9421 Appendix B.1.1 RSA key (PKCS#1 PEM), a fixed 2048-bit key for benchmarks.
 pub const RSA_2048_PKCS1_PEM: &str =
