@@ -247,11 +247,12 @@ pub async fn verify(svc: &Service, method: &str, url: &str, headers: &[(&str, &s
     });
     let resp = reqwest::Client::new()
         .post(svc.url("/v1/verify"))
-        .json(&desc)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&desc).unwrap())
         .send()
         .await
         .unwrap();
-    resp.json().await.unwrap()
+    serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap()
 }
 
 /// Ask forward-auth (nginx style) about `uri` with `headers`; answers status and headers.
