@@ -350,13 +350,20 @@ fn interop_setup() -> Result {
     }
     // Ruby's OpenSSL is the seed's own sec_key implementation; nginx and Caddy are the real
     // gateways the forward-auth tests put in front of auth-verify (all Debian packages).
-    let wanted: Vec<&str> = [("ruby", "ruby", "--version"), ("nginx", "nginx", "-v"), ("caddy", "caddy", "version")]
-        .iter()
-        .filter(|(_, bin, arg)| !have(bin, arg))
-        .map(|(pkg, _, _)| *pkg)
-        .collect();
+    let wanted: Vec<&str> = [
+        ("ruby", "ruby", "--version"),
+        ("nginx", "nginx", "-v"),
+        ("caddy", "caddy", "version"),
+    ]
+    .iter()
+    .filter(|(_, bin, arg)| !have(bin, arg))
+    .map(|(pkg, _, _)| *pkg)
+    .collect();
     if !wanted.is_empty() {
-        println!("installing {} (Debian packages) for the interop and gateway tests", wanted.join(", "));
+        println!(
+            "installing {} (Debian packages) for the interop and gateway tests",
+            wanted.join(", ")
+        );
         let apt = |args: &[&str]| -> Result {
             let mut c = Command::new("apt-get");
             c.args(args).env("DEBIAN_FRONTEND", "noninteractive");

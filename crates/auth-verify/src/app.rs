@@ -7,8 +7,7 @@ use auth_core::apikey::KeyPrefix;
 use auth_core::time::UnixTime;
 use auth_http::clock::{Clock, SystemClock};
 use auth_http::server::{
-    AuthConfig, AuthLayer, CachingResolver, MemoryReplayStore, Observer,
-    ServeConfig,
+    AuthConfig, AuthLayer, CachingResolver, MemoryReplayStore, Observer, ServeConfig,
 };
 use axum::Router;
 use std::net::SocketAddr;
@@ -129,7 +128,8 @@ impl App {
         let deadline = config.store_deadline();
         // The store creates the data directory (mode 0700) if it is missing.
         let store: Arc<dyn Store> = Arc::new(
-            crate::store::sqlite::SqliteStore::open(&config.data_dir, deadline).map_err(|e| StartError::Setup(e.to_string()))?,
+            crate::store::sqlite::SqliteStore::open(&config.data_dir, deadline)
+                .map_err(|e| StartError::Setup(e.to_string()))?,
         );
         let master = Arc::new(open_master_key(&config, &*store).await?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -148,7 +148,9 @@ impl App {
         }
         let audit_config = crate::audit::AuditConfig {
             checkpoint_every: config.audit.checkpoint_every.max(1),
-            checkpoint_interval: Duration::from_millis(config.audit.checkpoint_interval_ms.max(100)),
+            checkpoint_interval: Duration::from_millis(
+                config.audit.checkpoint_interval_ms.max(100),
+            ),
             ..crate::audit::AuditConfig::default()
         };
         let (audit, report) = crate::audit::AuditLog::open(&config.data_dir, audit_config)
@@ -158,7 +160,11 @@ impl App {
                 "generated the service key that signs audit checkpoints");
         }
         if let Some((offset, len)) = report.torn_tail {
-            tracing::warn!(offset, len, "the audit log ended in a torn entry (a crash); it is kept and a recovery entry names it");
+            tracing::warn!(
+                offset,
+                len,
+                "the audit log ended in a torn entry (a crash); it is kept and a recovery entry names it"
+            );
         }
         let audit = Arc::new(audit);
         let observer: Arc<dyn Observer> = Arc::new(
@@ -270,7 +276,11 @@ impl App {
 fn peer_info(router: Router) -> Router {
     router.layer(axum::middleware::from_fn(
         |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
-            if let Some(peer) = req.extensions().get::<auth_http::server::PeerAddr>().copied() {
+            if let Some(peer) = req
+                .extensions()
+                .get::<auth_http::server::PeerAddr>()
+                .copied()
+            {
                 req.extensions_mut()
                     .insert(axum::extract::ConnectInfo::<SocketAddr>(peer.0));
             }
@@ -304,9 +314,8 @@ fn gateway_config(state: &Arc<AppState>) -> Result<crate::gateway::GatewayConfig
         .trusted_proxies
         .iter()
         .map(|text| {
-            text.parse::<crate::gateway::Network>().map_err(|e| {
-                StartError::Config(format!("gateway.trusted_proxies: {text:?}: {e}"))
-            })
+            text.parse::<crate::gateway::Network>()
+                .map_err(|e| StartError::Config(format!("gateway.trusted_proxies: {text:?}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(crate::gateway::GatewayConfig {
@@ -382,9 +391,8 @@ pub async fn rekey_data_dir(
         write_key_file(new_file, &key.to_base64())?;
         key
     } else {
-        let text = std::fs::read_to_string(new_file).map_err(|e| {
-            StartError::Setup(format!("cannot read {}: {e}", new_file.display()))
-        })?;
+        let text = std::fs::read_to_string(new_file)
+            .map_err(|e| StartError::Setup(format!("cannot read {}: {e}", new_file.display())))?;
         MasterKey::from_base64(text.trim()).map_err(|e| StartError::Setup(e.to_string()))?
     };
     let count = crate::sealed::rekey(&store, &old, &new)

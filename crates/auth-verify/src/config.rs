@@ -46,9 +46,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            listen: DEFAULT_LISTEN.parse().unwrap_or_else(|_| {
-                SocketAddr::from(([127, 0, 0, 1], 8080))
-            }),
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             master_key_file: None,
             log_format: LogFormat::Text,
@@ -297,7 +297,11 @@ mod tests {
     fn file_then_flags_flags_win() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"\n",
+        )
+        .unwrap();
         let from_file = Config::load(Some(&path), &Overrides::default()).unwrap();
         assert_eq!(from_file.listen.port(), 9000);
         assert_eq!(from_file.data_dir, PathBuf::from("/srv/a"));

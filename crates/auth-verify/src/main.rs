@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "auth-verify", version, about = "The partner-auth verification service")]
+#[command(
+    name = "auth-verify",
+    version,
+    about = "The partner-auth verification service"
+)]
 struct Cli {
     /// A TOML configuration file.
     #[arg(long, global = true, env = "AUTH_VERIFY_CONFIG")]
@@ -91,7 +95,10 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -108,7 +115,8 @@ fn main() -> ExitCode {
 }
 
 fn load(cli_config: &Option<PathBuf>, common: &Common) -> Result<Config, String> {
-    let config = Config::load(cli_config.as_deref(), &common.overrides()).map_err(|e| e.to_string())?;
+    let config =
+        Config::load(cli_config.as_deref(), &common.overrides()).map_err(|e| e.to_string())?;
     init_logging(config.log_format);
     Ok(config)
 }
@@ -191,7 +199,13 @@ async fn proxy(config: Config, upstream: &str) -> Result<ExitCode, String> {
 /// Tells the operator where the service is and how to enrol the first admin.
 async fn announce(app: &App, local: SocketAddr) {
     tracing::info!(%local, data_dir = %app.state.config.data_dir.display(), "auth-verify listening");
-    let admins = app.state.store.admins().await.map(|a| a.keys.len()).unwrap_or(1);
+    let admins = app
+        .state
+        .store
+        .admins()
+        .await
+        .map(|a| a.keys.len())
+        .unwrap_or(1);
     if admins == 0 {
         tracing::warn!(
             "no admin is enrolled yet: the first request to /admin signed (RFC 9421, ed25519, \
@@ -228,7 +242,8 @@ async fn shutdown_signal() {
 
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("AUTH_VERIFY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("AUTH_VERIFY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

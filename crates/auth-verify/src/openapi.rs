@@ -34,7 +34,8 @@ struct ApiDoc;
 pub fn document() -> String {
     let mut doc = ApiDoc::openapi();
     doc.merge(GatewayDoc::openapi());
-    doc.to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    doc.to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 /// `GET /openapi.json`.
@@ -120,6 +121,14 @@ fn forward_caddy() {}
 fn forward_envoy() {}
 
 #[derive(OpenApi)]
-#[openapi(paths(v1_verify, forward_nginx, forward_traefik, forward_caddy, forward_envoy),
-    components(schemas(VerifyRequest, VerifyAnswer)))]
+#[openapi(
+    paths(
+        v1_verify,
+        forward_nginx,
+        forward_traefik,
+        forward_caddy,
+        forward_envoy
+    ),
+    components(schemas(VerifyRequest, VerifyAnswer))
+)]
 struct GatewayDoc;

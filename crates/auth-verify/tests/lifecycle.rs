@@ -77,7 +77,14 @@ async fn keys_regenerate_revoke_and_restart_as_promised() {
     let (key, reference) = partner_with_key(&svc, &admin, "acme", "live").await;
 
     // Accepted through /v1/verify and forward-auth, with the verified facts.
-    let answer = verify(&svc, "GET", "https://api.example.com/orders", &[("authorization", &bearer(&key))], b"").await;
+    let answer = verify(
+        &svc,
+        "GET",
+        "https://api.example.com/orders",
+        &[("authorization", &bearer(&key))],
+        b"",
+    )
+    .await;
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(answer["principal"]["partner"], "acme");
     let (s, h) = forward_auth(&svc, "/orders", &[("authorization", &bearer(&key))]).await;
@@ -96,9 +103,22 @@ async fn keys_regenerate_revoke_and_restart_as_promised() {
         .await;
     assert_eq!(s, 201, "{regen}");
     let new_key = regen["secret"].as_str().unwrap().to_owned();
-    let new_ref = regen["credential"]["reference"].as_str().unwrap().to_owned();
-    assert_eq!(forward_auth(&svc, "/orders", &[("authorization", &bearer(&key))]).await.0, 401);
-    assert_eq!(forward_auth(&svc, "/orders", &[("authorization", &bearer(&new_key))]).await.0, 200);
+    let new_ref = regen["credential"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        forward_auth(&svc, "/orders", &[("authorization", &bearer(&key))])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        forward_auth(&svc, "/orders", &[("authorization", &bearer(&new_key))])
+            .await
+            .0,
+        200
+    );
 
     // With a grace period the old key works until then, and not after.
     let (s, regen2) = admin
@@ -110,12 +130,35 @@ async fn keys_regenerate_revoke_and_restart_as_promised() {
         .await;
     assert_eq!(s, 201, "{regen2}");
     let third = regen2["secret"].as_str().unwrap().to_owned();
-    let third_ref = regen2["credential"]["reference"].as_str().unwrap().to_owned();
-    assert_eq!(forward_auth(&svc, "/orders", &[("authorization", &bearer(&new_key))]).await.0, 200);
-    assert_eq!(forward_auth(&svc, "/orders", &[("authorization", &bearer(&third))]).await.0, 200);
+    let third_ref = regen2["credential"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        forward_auth(&svc, "/orders", &[("authorization", &bearer(&new_key))])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        forward_auth(&svc, "/orders", &[("authorization", &bearer(&third))])
+            .await
+            .0,
+        200
+    );
     tokio::time::sleep(Duration::from_millis(3_100)).await;
-    assert_eq!(forward_auth(&svc, "/orders", &[("authorization", &bearer(&new_key))]).await.0, 401);
-    assert_eq!(forward_auth(&svc, "/orders", &[("authorization", &bearer(&third))]).await.0, 200);
+    assert_eq!(
+        forward_auth(&svc, "/orders", &[("authorization", &bearer(&new_key))])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        forward_auth(&svc, "/orders", &[("authorization", &bearer(&third))])
+            .await
+            .0,
+        200
+    );
 
     // Revocation: the next request fails.
     let (s, _) = admin
@@ -126,29 +169,54 @@ async fn keys_regenerate_revoke_and_restart_as_promised() {
         )
         .await;
     assert_eq!(s, 200);
-    assert_eq!(forward_auth(&svc, "/orders", &[("authorization", &bearer(&third))]).await.0, 401);
+    assert_eq!(
+        forward_auth(&svc, "/orders", &[("authorization", &bearer(&third))])
+            .await
+            .0,
+        401
+    );
 
     // A fourth key, then a restart: everything is still there.
     let (fourth, _) = partner_with_key(&svc, &admin, "acme", "test").await;
     let dir = svc.keep_dir().unwrap();
     svc.stop();
     let svc = Service::start_in(&svc.data_dir, &[]).unwrap();
-    assert_eq!(forward_auth(&svc, "/orders", &[("authorization", &bearer(&fourth))]).await.0, 200);
-    assert_eq!(forward_auth(&svc, "/orders", &[("authorization", &bearer(&third))]).await.0, 401);
+    assert_eq!(
+        forward_auth(&svc, "/orders", &[("authorization", &bearer(&fourth))])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        forward_auth(&svc, "/orders", &[("authorization", &bearer(&third))])
+            .await
+            .0,
+        401
+    );
     let (s, creds) = admin
         .call("GET", &svc.url("/admin/partners/acme/credentials"), None)
         .await;
     assert_eq!(s, 200, "{creds}");
     assert_eq!(creds.as_array().unwrap().len(), 4, "{creds}");
     // The admin enrolled before the restart is still the admin; a new key is not.
-    assert_eq!(Admin::new().call("GET", &svc.url("/admin/partners"), None).await.0, 401);
+    assert_eq!(
+        Admin::new()
+            .call("GET", &svc.url("/admin/partners"), None)
+            .await
+            .0,
+        401
+    );
     // The audit log survived and still verifies.
     let out = std::process::Command::new(service::binary())
         .args(["audit", "verify"])
         .arg(svc.data_dir.join("audit.jsonl"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     drop(dir);
 }
 
@@ -184,7 +252,12 @@ async fn the_database_never_holds_a_plaintext_key_or_secret() {
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(&svc.data_dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_string_lossy().starts_with("registry") {
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("registry")
+        {
             bytes.extend(std::fs::read(&path).unwrap());
         }
     }
@@ -214,7 +287,12 @@ async fn a_wrong_master_key_refuses_to_start_and_changes_nothing() {
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.is_file())
-            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
             .collect();
         v.sort();
         v
@@ -226,7 +304,10 @@ async fn a_wrong_master_key_refuses_to_start_and_changes_nothing() {
         .err()
         .expect("a wrong master key must not start");
     assert!(err.contains("master key"), "{err}");
-    assert!(err.contains("nothing was changed") || err.contains("not changed"), "{err}");
+    assert!(
+        err.contains("nothing was changed") || err.contains("not changed"),
+        "{err}"
+    );
     assert_eq!(before, snapshot(&data));
 }
 
@@ -244,29 +325,105 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     let before = admin.call("GET", &creds_url, None).await.1;
     let partners_before = admin.call("GET", &svc.url("/admin/partners"), None).await.1;
 
-    let rsa1024 = openssl_key(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"]);
+    let rsa1024 = openssl_key(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:1024",
+    ]);
     let rsa1024_pub = openssl_pub(&rsa1024);
     let ed_private = openssl_key(&["genpkey", "-algorithm", "ed25519"]);
     let past = "2001-01-01T00:00:00Z";
     let cases: Vec<(&str, String, Value, u16, &str)> = vec![
-        ("POST", "/admin/partners".into(), json!("not an object"), 400, "invalid_json"),
-        ("POST", "/admin/partners".into(), json!({"id": 5, "name": "x"}), 400, "invalid_json"),
-        ("POST", "/admin/partners".into(), json!({"id": "acme", "name": "acme Ltd"}), 409, "conflict"),
-        ("POST", "/admin/partners".into(), json!({"id": "has space", "name": "n"}), 400, "invalid_id"),
-        ("POST", "/admin/partners".into(), json!({"id": "x", "name": "n", "extra": 1}), 400, "invalid_json"),
-        ("POST", "/admin/partners/nobody/api-keys".into(), json!({"name": "k", "environment": "live"}), 404, "not_found"),
-        ("POST", "/admin/partners/acme/api-keys".into(), json!({"name": "k", "environment": "staging"}), 400, "invalid_json"),
-        ("POST", "/admin/partners/acme/api-keys".into(), json!({"name": "k", "environment": "live", "expires_at": past}), 400, "invalid_expiry"),
-        ("POST", "/admin/partners/acme/public-keys".into(), json!({"name": "p", "environment": "live", "purpose": "http_signature", "algorithm": "ed25519", "public_key": ed_private}), 400, "invalid_public_key"),
-        ("POST", "/admin/partners/acme/public-keys".into(), json!({"name": "p", "environment": "live", "purpose": "http_signature", "algorithm": "rsa-v1_5-sha256", "public_key": rsa1024_pub}), 400, "invalid_public_key"),
-        ("POST", "/admin/credentials/api_key:nothing/revoke".into(), Value::Null, 404, "not_found"),
+        (
+            "POST",
+            "/admin/partners".into(),
+            json!("not an object"),
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/admin/partners".into(),
+            json!({"id": 5, "name": "x"}),
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/admin/partners".into(),
+            json!({"id": "acme", "name": "acme Ltd"}),
+            409,
+            "conflict",
+        ),
+        (
+            "POST",
+            "/admin/partners".into(),
+            json!({"id": "has space", "name": "n"}),
+            400,
+            "invalid_id",
+        ),
+        (
+            "POST",
+            "/admin/partners".into(),
+            json!({"id": "x", "name": "n", "extra": 1}),
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/admin/partners/nobody/api-keys".into(),
+            json!({"name": "k", "environment": "live"}),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/admin/partners/acme/api-keys".into(),
+            json!({"name": "k", "environment": "staging"}),
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/admin/partners/acme/api-keys".into(),
+            json!({"name": "k", "environment": "live", "expires_at": past}),
+            400,
+            "invalid_expiry",
+        ),
+        (
+            "POST",
+            "/admin/partners/acme/public-keys".into(),
+            json!({"name": "p", "environment": "live", "purpose": "http_signature", "algorithm": "ed25519", "public_key": ed_private}),
+            400,
+            "invalid_public_key",
+        ),
+        (
+            "POST",
+            "/admin/partners/acme/public-keys".into(),
+            json!({"name": "p", "environment": "live", "purpose": "http_signature", "algorithm": "rsa-v1_5-sha256", "public_key": rsa1024_pub}),
+            400,
+            "invalid_public_key",
+        ),
+        (
+            "POST",
+            "/admin/credentials/api_key:nothing/revoke".into(),
+            Value::Null,
+            404,
+            "not_found",
+        ),
     ];
     for (method, path, body, status, code) in cases {
         let body = if body.is_null() { None } else { Some(body) };
         let (s, answer) = admin.call(method, &svc.url(&path), body.clone()).await;
         assert_eq!(s, status, "{method} {path} {body:?}: {answer}");
         assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
-        assert!(answer["error"]["message"].as_str().is_some_and(|m| m.len() > 10));
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.len() > 10)
+        );
     }
     // Malformed bytes and an oversized body.
     let (s, answer) = admin
@@ -285,14 +442,26 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
             Some(json!({"name": "p", "environment": "live", "purpose": "http_signature", "algorithm": "ed25519", "public_key": ed_private})),
         )
         .await;
-    assert!(answer["error"]["message"].as_str().unwrap().contains("private"), "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("private"),
+        "{answer}"
+    );
     // Nothing changed.
     assert_eq!(before, admin.call("GET", &creds_url, None).await.1);
-    assert_eq!(partners_before, admin.call("GET", &svc.url("/admin/partners"), None).await.1);
+    assert_eq!(
+        partners_before,
+        admin.call("GET", &svc.url("/admin/partners"), None).await.1
+    );
 }
 
 fn openssl_key(args: &[&str]) -> String {
-    let out = std::process::Command::new("openssl").args(args).output().unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap()
 }
@@ -305,7 +474,12 @@ fn openssl_pub(private_pem: &str) -> String {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(private_pem.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(private_pem.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     String::from_utf8(out.stdout).unwrap()
 }

@@ -6,10 +6,10 @@
 
 mod service;
 
+use auth_core::keys::HmacSecret;
 use auth_core::keys::{PrivateKey, SignatureAlgorithm, SigningKey, generate_ed25519};
 use auth_core::rand::SystemRandom;
 use auth_core::scheme::jwt::{Algorithm, JwtSigner};
-use auth_core::keys::HmacSecret;
 use auth_http::client::{
     ClientAuth, HttpSignatureAuth, JwtAuth, QredoAuth, QredoFreshness, SmileAuth, SmilePlacement,
 };
@@ -17,7 +17,12 @@ use serde_json::{Value, json};
 use service::{Admin, Service, partner_with_key, verify};
 
 /// Signs `method url body` with `auth` and answers the header fields it would send.
-async fn signed(auth: &dyn ClientAuth, method: &str, url: &str, body: &[u8]) -> Vec<(String, String)> {
+async fn signed(
+    auth: &dyn ClientAuth,
+    method: &str,
+    url: &str,
+    body: &[u8],
+) -> Vec<(String, String)> {
     let mut req = reqwest::Request::new(
         reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
         url.parse().unwrap(),
@@ -43,8 +48,17 @@ async fn signed(auth: &dyn ClientAuth, method: &str, url: &str, body: &[u8]) -> 
     headers
 }
 
-async fn ask(svc: &Service, method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> Value {
-    let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+async fn ask(
+    svc: &Service,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Value {
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     verify(svc, method, url, &pairs, body).await
 }
 
@@ -66,7 +80,11 @@ async fn upload(
         body[k] = v.clone();
     }
     let (s, issued) = admin
-        .call("POST", &svc.url("/admin/partners/acme/public-keys"), Some(body))
+        .call(
+            "POST",
+            &svc.url("/admin/partners/acme/public-keys"),
+            Some(body),
+        )
         .await;
     assert_eq!(s, 201, "{issued}");
     issued
@@ -82,24 +100,56 @@ async fn every_registered_scheme_is_accepted_and_its_forgery_refused() {
     let body = br#"{"item":"widget","qty":3}"#;
 
     // API key.
-    let answer = ask(&svc, "GET", url, &[("authorization".into(), format!("Bearer {api_key}"))], b"").await;
+    let answer = ask(
+        &svc,
+        "GET",
+        url,
+        &[("authorization".into(), format!("Bearer {api_key}"))],
+        b"",
+    )
+    .await;
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(answer["principal"]["scheme"], "api_key");
-    let wrong = ask(&svc, "GET", url, &[("authorization".into(), format!("Bearer {api_key}x"))], b"").await;
+    let wrong = ask(
+        &svc,
+        "GET",
+        url,
+        &[("authorization".into(), format!("Bearer {api_key}x"))],
+        b"",
+    )
+    .await;
     assert_eq!(wrong["ok"], false, "{wrong}");
 
     // RFC 9421, Ed25519, with Content-Digest over the body.
     let ed = generate_ed25519(&rng).unwrap();
-    let issued = upload(&svc, &admin, "http_signature", "ed25519", &pem_public(&ed), json!({})).await;
+    let issued = upload(
+        &svc,
+        &admin,
+        "http_signature",
+        "ed25519",
+        &pem_public(&ed),
+        json!({}),
+    )
+    .await;
     let key_id = issued["credential"]["key_id"].as_str().unwrap();
-    let auth = HttpSignatureAuth::new(key_id, SigningKey::new(&ed, SignatureAlgorithm::Ed25519, &rng).unwrap());
+    let auth = HttpSignatureAuth::new(
+        key_id,
+        SigningKey::new(&ed, SignatureAlgorithm::Ed25519, &rng).unwrap(),
+    );
     let headers = signed(&auth, "POST", url, body).await;
     let answer = ask(&svc, "POST", url, &headers, body).await;
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(answer["principal"]["scheme"], "http_signature");
     assert_eq!(answer["principal"]["key_id"], key_id);
     let headers = signed(&auth, "POST", url, body).await;
-    let altered = ask(&svc, "POST", url, &headers, br#"{"item":"widget","qty":300}"#).await;
+    let altered = ask(
+        &svc,
+        "POST",
+        url,
+        &headers,
+        br#"{"item":"widget","qty":300}"#,
+    )
+    .await;
     assert_eq!(altered["ok"], false, "{altered}");
 
     // JWT with an HS256 client secret, found by its clientId.
@@ -112,14 +162,22 @@ async fn every_registered_scheme_is_accepted_and_its_forgery_refused() {
         .await;
     assert_eq!(s, 201, "{secret}");
     let shared = secret["secret"].as_str().unwrap();
-    let signer = JwtSigner::hmac(&HmacSecret::from_bytes(shared.as_bytes()).unwrap(), Algorithm::HS256).unwrap();
+    let signer = JwtSigner::hmac(
+        &HmacSecret::from_bytes(shared.as_bytes()).unwrap(),
+        Algorithm::HS256,
+    )
+    .unwrap();
     let jwt = JwtAuth::new(signer, "acme-client");
     let headers = signed(&jwt, "GET", url, b"").await;
     let answer = ask(&svc, "GET", url, &headers, b"").await;
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(answer["principal"]["scheme"], "jwt");
     let forged = JwtAuth::new(
-        JwtSigner::hmac(&HmacSecret::from_bytes(&[7u8; 32]).unwrap(), Algorithm::HS256).unwrap(),
+        JwtSigner::hmac(
+            &HmacSecret::from_bytes(&[7u8; 32]).unwrap(),
+            Algorithm::HS256,
+        )
+        .unwrap(),
         "acme-client",
     );
     let headers = signed(&forged, "GET", url, b"").await;
@@ -139,7 +197,14 @@ async fn every_registered_scheme_is_accepted_and_its_forgery_refused() {
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(answer["principal"]["scheme"], "qredo");
     // The Qredo key is not a bearer API key.
-    let cross = ask(&svc, "GET", url, &[("authorization".into(), format!("Bearer {qredo_key}"))], b"").await;
+    let cross = ask(
+        &svc,
+        "GET",
+        url,
+        &[("authorization".into(), format!("Bearer {qredo_key}"))],
+        b"",
+    )
+    .await;
     assert_eq!(cross["ok"], false, "{cross}");
     let headers = signed(&qredo, "POST", url, body).await;
     assert_eq!(ask(&svc, "POST", url, &headers, b"{}").await["ok"], false);
@@ -154,12 +219,22 @@ async fn every_registered_scheme_is_accepted_and_its_forgery_refused() {
         .await;
     assert_eq!(s, 201, "{smile}");
     let smile_id = smile["credential"]["key_id"].as_str().unwrap();
-    let smile_auth = SmileAuth::new(smile_id, smile["secret"].as_str().unwrap(), SmilePlacement::Headers).unwrap();
+    let smile_auth = SmileAuth::new(
+        smile_id,
+        smile["secret"].as_str().unwrap(),
+        SmilePlacement::Headers,
+    )
+    .unwrap();
     let headers = signed(&smile_auth, "POST", url, body).await;
     let answer = ask(&svc, "POST", url, &headers, body).await;
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(answer["principal"]["scheme"], "smile");
-    let wrong_smile = SmileAuth::new(smile_id, "not-the-key-not-the-key-not-the-key", SmilePlacement::Headers).unwrap();
+    let wrong_smile = SmileAuth::new(
+        smile_id,
+        "not-the-key-not-the-key-not-the-key",
+        SmilePlacement::Headers,
+    )
+    .unwrap();
     let headers = signed(&wrong_smile, "POST", url, body).await;
     assert_eq!(ask(&svc, "POST", url, &headers, body).await["ok"], false);
 }

@@ -17,13 +17,22 @@ fn the_readme_walkthrough_works_on_a_fresh_service() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}\nservice:\n{}", svc.stderr());
+    assert!(
+        out.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}\nservice:\n{}",
+        svc.stderr()
+    );
     // Both the API-key request and the signed request were accepted, as partner acme.
     let partner_lines = stdout
         .lines()
         .filter(|l| l.to_ascii_lowercase().starts_with("x-auth-partner: acme"))
         .count();
     assert_eq!(partner_lines, 2, "{stdout}");
-    assert!(stdout.to_ascii_lowercase().contains("x-auth-scheme: http_signature"), "{stdout}");
+    assert!(
+        stdout
+            .to_ascii_lowercase()
+            .contains("x-auth-scheme: http_signature"),
+        "{stdout}"
+    );
     assert!(stdout.contains("walkthrough complete"));
 }

@@ -112,8 +112,7 @@ impl From<&PartnerRecord> for PartnerView {
 }
 
 fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
-    if name.trim().is_empty() || name.len() > MAX_NAME_LEN || name.chars().any(char::is_control)
-    {
+    if name.trim().is_empty() || name.len() > MAX_NAME_LEN || name.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
             "invalid_name",
             format!("{what} must be 1 to {MAX_NAME_LEN} characters without control characters"),
@@ -451,7 +450,9 @@ fn view(record: &CredentialRecord, usage: Usage, now: UnixTime) -> CredentialVie
         ),
         StoredMaterial::HttpSignature(k)
         | StoredMaterial::Altalix(k)
-        | StoredMaterial::JwtPublic(k) => (Some(k.algorithm.clone()), Some(k.fingerprint.clone()), None),
+        | StoredMaterial::JwtPublic(k) => {
+            (Some(k.algorithm.clone()), Some(k.fingerprint.clone()), None)
+        }
         StoredMaterial::JwtSecret { algorithm, .. } => (Some(algorithm.clone()), None, None),
         StoredMaterial::Smile { .. } => (Some("smile-hmac-sha256".into()), None, None),
         StoredMaterial::SecKeyPrivate { public_key, .. } => (
@@ -586,7 +587,14 @@ pub async fn issue_api_key(
         .map_err(|_| ApiError::internal("could not generate a key"))?;
     let reference = CredentialRef::by_digest(Purpose::ApiKey, &key.digest());
     let hint = key.hint();
-    let rec = record(&partner, reference, c, StoredMaterial::ApiKey { hint }, vec![], now);
+    let rec = record(
+        &partner,
+        reference,
+        c,
+        StoredMaterial::ApiKey { hint },
+        vec![],
+        now,
+    );
     state.store.insert_credential(&rec).await?;
     state.audit_admin(&admin, "api_key.issue", &rec.reference.to_wire());
     Ok((
@@ -798,10 +806,7 @@ fn reference(text: &str) -> Result<CredentialRef, ApiError> {
     })
 }
 
-async fn existing_credential(
-    state: &AppState,
-    text: &str,
-) -> Result<CredentialRecord, ApiError> {
+async fn existing_credential(state: &AppState, text: &str) -> Result<CredentialRecord, ApiError> {
     let r = reference(text)?;
     state
         .store
@@ -926,9 +931,7 @@ pub struct AddAdmin {
 /// The admin list.
 #[utoipa::path(get, path = "/admin/authorized-users", tag = "admin",
     responses((status = 200, body = AdminsView)))]
-pub async fn list_admins(
-    State(state): State<Arc<AppState>>,
-) -> Result<Json<AdminsView>, ApiError> {
+pub async fn list_admins(State(state): State<Arc<AppState>>) -> Result<Json<AdminsView>, ApiError> {
     let a = state.store.admins().await?;
     Ok(Json(AdminsView {
         version: a.version,
@@ -960,7 +963,10 @@ pub async fn add_admin(
         return Err(ApiError::conflict("this key is already an admin"));
     }
     if keys.len() >= auth_core::scheme::apptrust::MAX_AUTHORIZED_USERS {
-        return Err(ApiError::bad_request("too_many_admins", "the admin list is full"));
+        return Err(ApiError::bad_request(
+            "too_many_admins",
+            "the admin list is full",
+        ));
     }
     keys.push(text.clone());
     state.store.replace_admins(a.version, &keys).await?;

@@ -22,17 +22,26 @@ use error::ApiError;
 /// The admin routes, each behind the admin signature check.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/admin/partners", post(api::create_partner).get(api::list_partners))
+        .route(
+            "/admin/partners",
+            post(api::create_partner).get(api::list_partners),
+        )
         .route(
             "/admin/partners/{partner}",
             get(api::get_partner).patch(api::update_partner),
         )
-        .route("/admin/partners/{partner}/api-keys", post(api::issue_api_key))
+        .route(
+            "/admin/partners/{partner}/api-keys",
+            post(api::issue_api_key),
+        )
         .route(
             "/admin/partners/{partner}/public-keys",
             post(api::upload_public_key),
         )
-        .route("/admin/partners/{partner}/secrets", post(api::create_secret))
+        .route(
+            "/admin/partners/{partner}/secrets",
+            post(api::create_secret),
+        )
         .route(
             "/admin/partners/{partner}/credentials",
             get(api::list_credentials),
@@ -51,7 +60,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/admin/app-trust/authority",
             get(apptrust::get_authority).post(apptrust::create_authority),
         )
-        .route("/admin/app-trust/certificates", post(apptrust::issue_certificate))
+        .route(
+            "/admin/app-trust/certificates",
+            post(apptrust::issue_certificate),
+        )
         .route("/admin/app-trust/licenses", post(apptrust::issue_license))
         .route(
             "/admin/app-trust/node-licensing",
@@ -97,7 +109,9 @@ async fn require_admin(State(state): State<Arc<AppState>>, req: Request, next: N
     }
     let enrolled = identity.enrolled;
     parts.extensions.insert(identity);
-    let mut response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let mut response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     if enrolled {
         response.headers_mut().insert(
             "x-admin-enrolled",

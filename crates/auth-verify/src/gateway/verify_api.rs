@@ -124,8 +124,8 @@ pub(crate) async fn verify(State(gw): State<Gateway>, req: Request) -> Response 
 
 /// The described request as `Parts` and its body.
 fn rebuild(d: Described) -> Result<(http::request::Parts, Vec<u8>), Response> {
-    let method = Method::from_bytes(d.method.as_bytes())
-        .map_err(|_| bad("method is not an HTTP method"))?;
+    let method =
+        Method::from_bytes(d.method.as_bytes()).map_err(|_| bad("method is not an HTTP method"))?;
     let uri: Uri = d
         .url
         .parse()

@@ -71,7 +71,12 @@ pub struct SealedSecret {
 
 impl std::fmt::Debug for SealedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SealedSecret(key {}, {} bytes)", self.key_id, self.bytes.len())
+        write!(
+            f,
+            "SealedSecret(key {}, {} bytes)",
+            self.key_id,
+            self.bytes.len()
+        )
     }
 }
 
@@ -172,7 +177,9 @@ mod qredo_mode {
         match String::deserialize(d)?.as_str() {
             "timestamp" => Ok(QredoMode::Timestamp),
             "nonce" => Ok(QredoMode::Nonce),
-            other => Err(serde::de::Error::custom(format!("unknown Qredo mode {other:?}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "unknown Qredo mode {other:?}"
+            ))),
         }
     }
 }
@@ -268,7 +275,10 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a partner; a taken ID or name is a `Conflict`.
     fn create_partner<'a>(&'a self, partner: &'a PartnerRecord) -> BoxFuture<'a, StoreResult<()>>;
     /// One partner.
-    fn partner<'a>(&'a self, id: &'a PartnerId) -> BoxFuture<'a, StoreResult<Option<PartnerRecord>>>;
+    fn partner<'a>(
+        &'a self,
+        id: &'a PartnerId,
+    ) -> BoxFuture<'a, StoreResult<Option<PartnerRecord>>>;
     /// All partners, by ID.
     fn partners(&self) -> BoxFuture<'_, StoreResult<Vec<PartnerRecord>>>;
     /// Replaces a partner's status and allowed origins (name and ID are fixed).

@@ -117,8 +117,12 @@ impl Fixture {
     pub fn ed_test_auth(&self) -> HttpSignatureAuth {
         HttpSignatureAuth::new(
             ED_TEST_KEY,
-            SigningKey::new(&self.ed_test, SignatureAlgorithm::Ed25519, &SystemRandom::new())
-                .unwrap(),
+            SigningKey::new(
+                &self.ed_test,
+                SignatureAlgorithm::Ed25519,
+                &SystemRandom::new(),
+            )
+            .unwrap(),
         )
     }
 
@@ -165,7 +169,11 @@ pub async fn start_gateway(fixture: &Fixture) -> SocketAddr {
 pub async fn start_upstream() -> SocketAddr {
     let echo = tower::service_fn(|req: http::Request<RequestBody>| async move {
         let (parts, body) = req.into_parts();
-        let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        let bytes = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
         let auth: serde_json::Map<String, serde_json::Value> = parts
             .headers
             .iter()
@@ -239,7 +247,10 @@ pub fn free_port() -> u16 {
 /// Waits until something listens on `port`.
 pub async fn wait_listening(port: u16) {
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;

@@ -82,7 +82,10 @@ impl Service {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 break;
             }
-            assert!(Instant::now() < deadline, "the service did not start in 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "the service did not start in 20 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(Self {
@@ -232,12 +235,21 @@ pub async fn partner_with_key(
     assert_eq!(s, 201, "{issued}");
     (
         issued["secret"].as_str().unwrap().to_owned(),
-        issued["credential"]["reference"].as_str().unwrap().to_owned(),
+        issued["credential"]["reference"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
     )
 }
 
 /// Asks `/v1/verify` about a GET of `url` with `headers`; answers the JSON answer.
-pub async fn verify(svc: &Service, method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Value {
+pub async fn verify(
+    svc: &Service,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Value {
     use base64::Engine;
     let desc = serde_json::json!({
         "method": method,
