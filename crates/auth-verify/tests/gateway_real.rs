@@ -95,7 +95,6 @@ fn start_caddy(binary: &std::path::Path, port: u16, gateway: SocketAddr, upstrea
         r#"{{
     admin off
     auto_https off
-    persist_config off
 }}
 http://127.0.0.1:{port} {{
     forward_auth {gateway} {{
