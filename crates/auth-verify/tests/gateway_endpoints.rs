@@ -108,7 +108,10 @@ async fn v1_verify_accepts_three_schemes_and_refuses_wrong_ones() {
     let mut d = described(&f.qredo_auth(), "POST", api, body).await;
     d["body_b64"] = json!(base64::engine::general_purpose::STANDARD.encode(b"{\"amount\":13}"));
     let (_, answer) = post_verify(&base, &d).await;
-    assert_eq!((&answer["ok"], &answer["status"]), (&json!(false), &json!(401)));
+    assert_eq!(
+        (&answer["ok"], &answer["status"]),
+        (&json!(false), &json!(401))
+    );
 }
 
 #[tokio::test]
@@ -120,24 +123,45 @@ async fn v1_verify_bad_input_gets_400_json_errors() {
     for (body, why) in [
         ("{\"method\":", "truncated JSON"),
         ("[]", "not an object"),
-        ("{\"method\":1,\"url\":\"https://a/\"}", "method not a string"),
+        (
+            "{\"method\":1,\"url\":\"https://a/\"}",
+            "method not a string",
+        ),
         ("{\"method\":\"GET\"}", "no url"),
-        ("{\"method\":\"GET\",\"url\":\"https://a/\",\"headers\":[[1,2]]}", "header pair types"),
-        ("{\"method\":\"GET\",\"url\":\"https://a/\",\"body_b64\":\"***\"}", "bad Base64"),
+        (
+            "{\"method\":\"GET\",\"url\":\"https://a/\",\"headers\":[[1,2]]}",
+            "header pair types",
+        ),
+        (
+            "{\"method\":\"GET\",\"url\":\"https://a/\",\"body_b64\":\"***\"}",
+            "bad Base64",
+        ),
         ("{\"method\":\"G T\",\"url\":\"https://a/\"}", "bad method"),
-        ("{\"method\":\"GET\",\"url\":\"https://a/\",\"headers\":{\"a b\":\"x\"}}", "bad name"),
-        ("{\"method\":\"GET\",\"url\":\"https://a/\",\"extra\":1}", "unknown field"),
+        (
+            "{\"method\":\"GET\",\"url\":\"https://a/\",\"headers\":{\"a b\":\"x\"}}",
+            "bad name",
+        ),
+        (
+            "{\"method\":\"GET\",\"url\":\"https://a/\",\"extra\":1}",
+            "unknown field",
+        ),
     ] {
         let resp = http.post(&url).body(body).send().await.unwrap();
         let (status, answer) = json(resp).await;
         assert_eq!(status, 400, "{why}: {answer}");
-        assert_eq!(answer["error"]["code"], "invalid_request", "{why}: {answer}");
+        assert_eq!(
+            answer["error"]["code"], "invalid_request",
+            "{why}: {answer}"
+        );
         assert!(answer["error"]["message"].as_str().unwrap().len() > 10);
     }
     // A secret in a wrongly typed place is not echoed back.
     let resp = http
         .post(&url)
-        .body(format!("{{\"method\":\"GET\",\"url\":\"https://a/\",\"explain\":\"{}\"}}", f.api_key))
+        .body(format!(
+            "{{\"method\":\"GET\",\"url\":\"https://a/\",\"explain\":\"{}\"}}",
+            f.api_key
+        ))
         .send()
         .await
         .unwrap();
@@ -193,7 +217,13 @@ async fn explain_only_for_test_credentials_or_admins() {
         .collect();
     assert_eq!(
         covered,
-        ["\"@method\"", "\"@authority\"", "\"@path\"", "\"@query\"", "\"content-digest\""]
+        [
+            "\"@method\"",
+            "\"@authority\"",
+            "\"@path\"",
+            "\"@query\"",
+            "\"content-digest\""
+        ]
     );
     let base_text = sig["signature_base"].as_str().unwrap();
     assert!(base_text.starts_with("\"@method\": POST\n\"@authority\": api.example.com\n"));
@@ -248,13 +278,22 @@ async fn envoy_ext_authz_and_forwarded_headers_only_from_trusted_peers() {
         .send()
         .await
         .unwrap();
-    assert_eq!(check.status(), 200, "a spoofed X-Forwarded-Host from an untrusted peer changes nothing");
+    assert_eq!(
+        check.status(),
+        200,
+        "a spoofed X-Forwarded-Host from an untrusted peer changes nothing"
+    );
     assert_eq!(check.headers()["x-auth-partner"], "sig-partner");
     assert_eq!(check.headers()["x-auth-key-id"], ED_KEY);
     assert_eq!(check.headers()["x-auth-scheme"], "http_signature");
     assert_eq!(check.headers()["x-auth-environment"], "live");
     // Another method than the signed one.
-    let req = signed(&f.ed_auth(), reqwest::Client::new().get(&original).build().unwrap(), b"").await;
+    let req = signed(
+        &f.ed_auth(),
+        reqwest::Client::new().get(&original).build().unwrap(),
+        b"",
+    )
+    .await;
     let check = reqwest::Client::new()
         .delete(format!("{base}/forward-auth/envoy/orders/7?x=1"))
         .headers(req.headers().clone())
@@ -296,7 +335,12 @@ async fn envoy_ext_authz_and_forwarded_headers_only_from_trusted_peers() {
     )
     .await;
     assert_eq!(status, 400);
-    assert!(answer["error"]["message"].as_str().unwrap().contains("X-Original-URI"));
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-Original-URI")
+    );
 }
 
 #[tokio::test]
@@ -347,7 +391,12 @@ async fn digest_bound_mode_refuses_body_signing_schemes_naming_the_inline_mode()
     )
     .await;
     assert_eq!(status, 400, "{answer}");
-    assert!(answer["detail"].as_str().unwrap().contains("content-digest"));
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .contains("content-digest")
+    );
 }
 
 #[tokio::test]

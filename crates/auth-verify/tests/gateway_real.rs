@@ -21,7 +21,12 @@ impl Drop for Running {
     }
 }
 
-fn start_nginx(binary: &std::path::Path, port: u16, gateway: SocketAddr, upstream: SocketAddr) -> Running {
+fn start_nginx(
+    binary: &std::path::Path,
+    port: u16,
+    gateway: SocketAddr,
+    upstream: SocketAddr,
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
     let config = format!(
@@ -89,7 +94,12 @@ http {{
     Running(child, dir)
 }
 
-fn start_caddy(binary: &std::path::Path, port: u16, gateway: SocketAddr, upstream: SocketAddr) -> Running {
+fn start_caddy(
+    binary: &std::path::Path,
+    port: u16,
+    gateway: SocketAddr,
+    upstream: SocketAddr,
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
         r#"{{
@@ -143,7 +153,12 @@ async fn exercise(f: &Fixture, front: u16) {
         .header("x-auth-scopes", "admin")
         .build()
         .unwrap();
-    let req = signed(&ApiKeyAuth::new(&f.api_key, ApiKeyPlacement::XApiKey), req, b"").await;
+    let req = signed(
+        &ApiKeyAuth::new(&f.api_key, ApiKeyPlacement::XApiKey),
+        req,
+        b"",
+    )
+    .await;
     let (status, answer) = json(http.execute(req).await.unwrap()).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["auth"]["x-auth-partner"], "acme");
@@ -151,7 +166,12 @@ async fn exercise(f: &Fixture, front: u16) {
 
     // A POST with a body over 1 MiB, digest-bound.
     let body: Vec<u8> = (0..1_500_000u32).map(|i| (i % 251) as u8).collect();
-    let req = signed(&f.ed_auth(), http.post(&url).body(body.clone()).build().unwrap(), &body).await;
+    let req = signed(
+        &f.ed_auth(),
+        http.post(&url).body(body.clone()).build().unwrap(),
+        &body,
+    )
+    .await;
     let (status, answer) = json(http.execute(req).await.unwrap()).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["body_len"], body.len());

@@ -88,7 +88,10 @@ async fn described(gw: &Gateway, req: Request, dialect: &Dialect) -> Response {
         return json_error(
             StatusCode::BAD_REQUEST,
             "gateway_misconfigured",
-            &format!("the gateway did not say which request it holds; {}", dialect.advice),
+            &format!(
+                "the gateway did not say which request it holds; {}",
+                dialect.advice
+            ),
         );
     };
     let Ok(method) = Method::from_bytes(method.as_bytes()) else {
@@ -132,7 +135,13 @@ async fn check(
             "the original URI must be a path starting with /",
         );
     }
-    let forwarded = |name| if trusted { single(&parts.headers, name) } else { None };
+    let forwarded = |name| {
+        if trusted {
+            single(&parts.headers, name)
+        } else {
+            None
+        }
+    };
     let origin = match &gw.config.public_origin {
         Some(origin) => Some(origin.trim_end_matches('/').to_owned()),
         None => {

@@ -25,8 +25,11 @@ use std::sync::Arc;
 /// admin). A `test` credential's explanation needs no permission.
 pub trait ExplainPolicy: Send + Sync + 'static {
     /// Whether the `/v1/verify` call with these parts and body comes from an admin.
-    fn is_admin<'a>(&'a self, parts: &'a http::request::Parts, body: &'a [u8])
-    -> BoxFuture<'a, bool>;
+    fn is_admin<'a>(
+        &'a self,
+        parts: &'a http::request::Parts,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, bool>;
 }
 
 /// No caller is an admin: explanations only for `test` credentials.
@@ -110,11 +113,7 @@ pub fn router(layer: AuthLayer, config: GatewayConfig) -> Router {
 /// The inline proxy (`auth-verify proxy --upstream URL`): every request is verified in full,
 /// body included, by `layer`; client-sent `X-Auth-*` headers are removed, the verified ones
 /// added, and the request is forwarded to `upstream` only, whose answer is passed back.
-pub fn proxy_router(
-    layer: AuthLayer,
-    upstream: ProxyConfig,
-    config: GatewayConfig,
-) -> Router {
+pub fn proxy_router(layer: AuthLayer, upstream: ProxyConfig, config: GatewayConfig) -> Router {
     proxy::router(
         Gateway {
             layer,

@@ -163,10 +163,7 @@ fn forwardable(headers: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
         let n = name.as_str();
-        if !HOP_BY_HOP.contains(&n)
-            && n != "content-length"
-            && !named.iter().any(|c| c == n)
-        {
+        if !HOP_BY_HOP.contains(&n) && n != "content-length" && !named.iter().any(|c| c == n) {
             out.append(name.clone(), value.clone());
         }
     }
@@ -227,16 +224,14 @@ pub(super) fn router(gw: Gateway, upstream: ProxyConfig) -> Router {
     });
     let verified = gw.layer.layer(handler);
     Router::new()
-        .fallback(
-            move |State(gw): State<Gateway>, req: Request| {
-                let verified = verified.clone();
-                async move {
-                    match verified.oneshot(with_origin(&gw, req)).await {
-                        Ok(resp) => resp.into_response(),
-                        Err(never) => match never {},
-                    }
+        .fallback(move |State(gw): State<Gateway>, req: Request| {
+            let verified = verified.clone();
+            async move {
+                match verified.oneshot(with_origin(&gw, req)).await {
+                    Ok(resp) => resp.into_response(),
+                    Err(never) => match never {},
                 }
-            },
-        )
+            }
+        })
         .with_state(gw)
 }

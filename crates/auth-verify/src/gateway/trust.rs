@@ -63,7 +63,9 @@ impl FromStr for Network {
             None => (text.trim(), None),
             Some((a, p)) => (a, Some(p)),
         };
-        let addr = IpAddr::from_str(addr).map_err(|_| invalid())?.to_canonical();
+        let addr = IpAddr::from_str(addr)
+            .map_err(|_| invalid())?
+            .to_canonical();
         let max = max_prefix(addr);
         let prefix = match prefix {
             None => max,

@@ -121,8 +121,12 @@ impl Fixture {
     pub(crate) fn ed_test_auth(&self) -> HttpSignatureAuth {
         HttpSignatureAuth::new(
             ED_TEST_KEY,
-            SigningKey::new(&self.ed_test, SignatureAlgorithm::Ed25519, &SystemRandom::new())
-                .unwrap(),
+            SigningKey::new(
+                &self.ed_test,
+                SignatureAlgorithm::Ed25519,
+                &SystemRandom::new(),
+            )
+            .unwrap(),
         )
     }
 
@@ -169,7 +173,11 @@ pub(crate) async fn start_gateway(fixture: &Fixture) -> SocketAddr {
 pub(crate) async fn start_upstream(checked: bool) -> SocketAddr {
     let echo = tower::service_fn(|req: http::Request<RequestBody>| async move {
         let (parts, body) = req.into_parts();
-        let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        let bytes = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
         let auth: serde_json::Map<String, serde_json::Value> = parts
             .headers
             .iter()
@@ -249,7 +257,10 @@ pub(crate) fn free_port() -> u16 {
 /// Waits until something listens on `port`.
 pub(crate) async fn wait_listening(port: u16) {
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;

@@ -89,12 +89,10 @@ pub(crate) fn explain(ctx: &Ctx<'_>, policy: &VerifyPolicy) -> Option<SignatureE
     Some(SignatureExplanation {
         label: parsed.label().to_owned(),
         keyid: parsed.keyid().map(str::to_owned),
-        covered_components: params
-            .components()
-            .iter()
-            .map(|c| c.identifier())
-            .collect(),
-        signature_base: parsed.signature_base(&msg).map_err(|e| e.message().to_owned()),
+        covered_components: params.components().iter().map(|c| c.identifier()).collect(),
+        signature_base: parsed
+            .signature_base(&msg)
+            .map_err(|e| e.message().to_owned()),
         created,
         expires: params.expires(),
         clock_skew_seconds: created.map(|c| {

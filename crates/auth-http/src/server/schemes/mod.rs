@@ -221,7 +221,7 @@ pub(crate) fn view<'a>(
         Body::Empty
     };
     Request::new(ctx.parts.method.as_str(), target, ctx.headers, body)
-    .map_err(|e| Rejection::new(e, style.clone()))
+        .map_err(|e| Rejection::new(e, style.clone()))
 }
 
 /// Whether the headers say a body follows (digest-bound mode, where the body is not seen):
@@ -229,9 +229,7 @@ pub(crate) fn view<'a>(
 pub(crate) fn announces_body(headers: &Headers<'_>) -> bool {
     headers.contains("content-digest")
         || headers.contains("transfer-encoding")
-        || headers
-            .get_all("content-length")
-            .any(|v| v.trim() != "0")
+        || headers.get_all("content-length").any(|v| v.trim() != "0")
 }
 
 /// A request that cannot be verified without its body, which the gateway kept: the error
