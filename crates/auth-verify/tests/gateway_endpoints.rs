@@ -33,7 +33,8 @@ fn describe(req: &reqwest::Request, body: &[u8]) -> Value {
 async fn post_verify(base: &str, description: &Value) -> (u16, Value) {
     let resp = reqwest::Client::new()
         .post(format!("{base}/v1/verify"))
-        .json(description)
+        .header("content-type", "application/json")
+        .body(description.to_string())
         .send()
         .await
         .unwrap();
@@ -73,7 +74,7 @@ async fn v1_verify_accepts_three_schemes_and_refuses_wrong_ones() {
         answer["principal"]["scopes"],
         json!(["orders:read", "orders:write"])
     );
-    let wrong = ApiKeyAuth::new(&format!("{}x", f.api_key), ApiKeyPlacement::Bearer);
+    let wrong = ApiKeyAuth::new(&f.unknown_api_key, ApiKeyPlacement::Bearer);
     let (_, answer) = post_verify(&base, &described(&wrong, "GET", api, b"").await).await;
     assert_eq!(answer["ok"], false, "{answer}");
     assert_eq!(answer["status"], 401);
@@ -401,7 +402,7 @@ async fn digest_bound_mode_refuses_body_signing_schemes_naming_the_inline_mode()
 #[tokio::test]
 async fn inline_proxy_verifies_qredo_bodies_and_replaces_x_auth_headers() {
     let f = Fixture::new();
-    let upstream = start_upstream().await;
+    let upstream = start_upstream(false).await;
     let proxy = serve(auth_verify::gateway::proxy_router(
         f.layer(),
         ProxyConfig::new(&format!("http://{upstream}")).unwrap(),

@@ -11,8 +11,8 @@ use common::*;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
-/// Kills the gateway when the test ends, however it ends.
-struct Running(Child, tempfile::TempDir);
+/// Kills the gateway when the test ends, however it ends, then removes its directory.
+struct Running(Child, #[allow(dead_code)] tempfile::TempDir);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -105,7 +105,6 @@ fn start_caddy(
         r#"{{
     admin off
     auto_https off
-    persist_config off
 }}
 http://127.0.0.1:{port} {{
     forward_auth {gateway} {{
@@ -184,7 +183,7 @@ async fn exercise(f: &Fixture, front: u16) {
     );
 
     // A wrong key: stopped at the gateway.
-    let wrong = ApiKeyAuth::new(&format!("{}x", f.api_key), ApiKeyPlacement::Bearer);
+    let wrong = ApiKeyAuth::new(&f.unknown_api_key, ApiKeyPlacement::Bearer);
     let req = signed(&wrong, http.get(&url).build().unwrap(), b"").await;
     let resp = http.execute(req).await.unwrap();
     assert_eq!(resp.status(), 401);
@@ -229,7 +228,7 @@ async fn nginx_auth_request_in_front_of_an_upstream() {
     };
     let f = Fixture::new();
     let gateway = start_gateway(&f).await;
-    let upstream = start_upstream().await;
+    let upstream = start_upstream(true).await;
     let port = free_port();
     let _nginx = start_nginx(&nginx, port, gateway, upstream);
     wait_listening(port).await;
@@ -243,7 +242,7 @@ async fn caddy_forward_auth_in_front_of_an_upstream() {
     };
     let f = Fixture::new();
     let gateway = start_gateway(&f).await;
-    let upstream = start_upstream().await;
+    let upstream = start_upstream(true).await;
     let port = free_port();
     let _caddy = start_caddy(&caddy, port, gateway, upstream);
     wait_listening(port).await;

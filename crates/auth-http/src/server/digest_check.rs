@@ -162,7 +162,12 @@ where
     if declared.is_some_and(|n| n > check.limit as u64) {
         return Err(Rejection::too_large(check.limit));
     }
-    match parts.headers.get(AUTH_CONTENT_DIGEST) {
+    // Empty counts as absent: Caddy's `copy_headers` sets a header the answer lacked to "".
+    match parts
+        .headers
+        .get(AUTH_CONTENT_DIGEST)
+        .filter(|v| !v.as_bytes().trim_ascii().is_empty())
+    {
         Some(value) => {
             let mut verifier = value
                 .to_str()

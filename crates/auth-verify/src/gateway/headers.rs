@@ -41,9 +41,12 @@ pub(crate) fn insert_verified(headers: &mut HeaderMap, verified: &Authenticated)
     put(AUTH_SCHEME, p.scheme.as_str());
     put(AUTH_SCOPES, &scopes(p));
     put(AUTH_ENVIRONMENT, p.environment.as_str());
-    if let Some(digest) = &verified.content_digest {
-        put(HeaderName::from_static(AUTH_CONTENT_DIGEST), digest);
-    }
+    // Always present, empty when no body is bound: Caddy 2.6's `copy_headers` would pass its
+    // unexpanded placeholder on for a header the answer lacked.
+    put(
+        HeaderName::from_static(AUTH_CONTENT_DIGEST),
+        verified.content_digest.as_deref().unwrap_or_default(),
+    );
 }
 
 /// Removes every `X-Auth-*` header: only the service sets them.

@@ -91,7 +91,7 @@ pub(crate) async fn verify(State(gw): State<Gateway>, req: Request) -> Response 
     let explain = described.explain;
     let (parts, body) = match rebuild(described) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(message) => return bad(&message),
     };
     let outcome = gw
         .layer
@@ -123,37 +123,34 @@ pub(crate) async fn verify(State(gw): State<Gateway>, req: Request) -> Response 
 }
 
 /// The described request as `Parts` and its body.
-fn rebuild(d: Described) -> Result<(http::request::Parts, Vec<u8>), Response> {
-    let method =
-        Method::from_bytes(d.method.as_bytes()).map_err(|_| bad("method is not an HTTP method"))?;
-    let uri: Uri = d
-        .url
-        .parse()
-        .map_err(|_| bad("url is not a valid URL (send the absolute URL the client called)"))?;
+fn rebuild(d: Described) -> Result<(http::request::Parts, Vec<u8>), String> {
+    let method = Method::from_bytes(d.method.as_bytes())
+        .map_err(|_| "method is not an HTTP method".to_owned())?;
+    let uri: Uri = d.url.parse().map_err(|_| {
+        "url is not a valid URL (send the absolute URL the client called)".to_owned()
+    })?;
     let body = match d.body_b64 {
         None => Vec::new(),
         Some(b) => base64::engine::general_purpose::STANDARD
             .decode(b.as_bytes())
-            .map_err(|_| bad("body_b64 is not standard Base64"))?,
+            .map_err(|_| "body_b64 is not standard Base64".to_owned())?,
     };
     let pairs = d.headers.map(HeaderList::into_pairs).unwrap_or_default();
     if pairs.len() > MAX_DESCRIBED_HEADERS {
-        return Err(bad(&format!(
-            "more than {MAX_DESCRIBED_HEADERS} header fields"
-        )));
+        return Err(format!("more than {MAX_DESCRIBED_HEADERS} header fields"));
     }
     let mut builder = http::Request::builder().method(method).uri(uri.clone());
     let headers = builder
         .headers_mut()
-        .ok_or_else(|| bad("the request could not be built"))?;
+        .ok_or_else(|| "the request could not be built".to_owned())?;
     for (name, value) in pairs {
         let header_name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| bad("a header name is not a valid field name"))?;
+            .map_err(|_| "a header name is not a valid field name".to_owned())?;
         let header_value = HeaderValue::from_str(&value).map_err(|_| {
-            bad(&format!(
+            format!(
                 "the value of {} is not a valid field value",
                 header_name.as_str()
-            ))
+            )
         })?;
         headers.append(header_name, header_value);
     }
@@ -165,7 +162,7 @@ fn rebuild(d: Described) -> Result<(http::request::Parts, Vec<u8>), Response> {
     }
     let (parts, ()) = builder
         .body(())
-        .map_err(|_| bad("the request could not be built"))?
+        .map_err(|_| "the request could not be built".to_owned())?
         .into_parts();
     Ok((parts, body))
 }

@@ -19,22 +19,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_layer::Layer;
 
-pub const RSA_PEM: &str = include_str!("../../../../testvectors/fixtures/rsa2048-pkcs1.pem");
-pub const QREDO_KEY: &str = "cXJlZG8tc2FuZGJveC1rZXktZm9yLXRlc3Rz";
+pub(crate) const RSA_PEM: &str = include_str!("../../../../testvectors/fixtures/rsa2048-pkcs1.pem");
+pub(crate) const QREDO_KEY: &str = "cXJlZG8tc2FuZGJveC1rZXktZm9yLXRlc3Rz";
 /// Live RFC 9421 key ID; `ED_TEST_KEY` is registered in the `test` environment.
-pub const ED_KEY: &str = "ed-key-1";
-pub const ED_TEST_KEY: &str = "ed-test-1";
+pub(crate) const ED_KEY: &str = "ed-key-1";
+pub(crate) const ED_TEST_KEY: &str = "ed-test-1";
 
-pub struct Fixture {
-    pub resolver: Arc<MemoryResolver>,
-    pub api_key: String,
-    pub rsa: PrivateKey,
-    pub ed: PrivateKey,
-    pub ed_test: PrivateKey,
+pub(crate) struct Fixture {
+    pub(crate) resolver: Arc<MemoryResolver>,
+    pub(crate) api_key: String,
+    /// Well-formed, never registered.
+    pub(crate) unknown_api_key: String,
+    pub(crate) rsa: PrivateKey,
+    pub(crate) ed: PrivateKey,
+    pub(crate) ed_test: PrivateKey,
 }
 
 impl Fixture {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let rng = SystemRandom::new();
         let resolver = Arc::new(MemoryResolver::new());
         let prefix = KeyPrefix::new("pa").unwrap();
@@ -44,6 +46,7 @@ impl Fixture {
                 .unwrap()
                 .with_scopes(["orders:read", "orders:write"]),
         );
+        let unknown = apikey::generate(&prefix, Environment::Live, &rng).unwrap();
         let rsa = PrivateKey::from_pem(RSA_PEM).unwrap();
         let digest = apikey::ApiKeyDigest::of(QREDO_KEY);
         resolver.insert(
@@ -83,6 +86,7 @@ impl Fixture {
         Self {
             resolver,
             api_key: issued.expose().to_owned(),
+            unknown_api_key: unknown.expose().to_owned(),
             rsa,
             ed,
             ed_test,
@@ -90,7 +94,7 @@ impl Fixture {
     }
 
     /// Every path accepts API keys, Qredo and RFC 9421; bodies up to 4 MiB; opaque errors.
-    pub fn layer(&self) -> AuthLayer {
+    pub(crate) fn layer(&self) -> AuthLayer {
         let route = Route::new()
             .accept(Accept::ApiKey)
             .accept(Accept::qredo())
@@ -107,14 +111,14 @@ impl Fixture {
         )
     }
 
-    pub fn ed_auth(&self) -> HttpSignatureAuth {
+    pub(crate) fn ed_auth(&self) -> HttpSignatureAuth {
         HttpSignatureAuth::new(
             ED_KEY,
             SigningKey::new(&self.ed, SignatureAlgorithm::Ed25519, &SystemRandom::new()).unwrap(),
         )
     }
 
-    pub fn ed_test_auth(&self) -> HttpSignatureAuth {
+    pub(crate) fn ed_test_auth(&self) -> HttpSignatureAuth {
         HttpSignatureAuth::new(
             ED_TEST_KEY,
             SigningKey::new(
@@ -126,7 +130,7 @@ impl Fixture {
         )
     }
 
-    pub fn qredo_auth(&self) -> QredoAuth {
+    pub(crate) fn qredo_auth(&self) -> QredoAuth {
         QredoAuth::new(
             QREDO_KEY,
             SigningKey::new(
@@ -141,7 +145,7 @@ impl Fixture {
 }
 
 /// Serves `app` on 127.0.0.1 with the peer address available; returns its address.
-pub async fn serve(app: Router) -> SocketAddr {
+pub(crate) async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -156,7 +160,7 @@ pub async fn serve(app: Router) -> SocketAddr {
 }
 
 /// The gateway endpoints, trusting 127.0.0.1 only.
-pub async fn start_gateway(fixture: &Fixture) -> SocketAddr {
+pub(crate) async fn start_gateway(fixture: &Fixture) -> SocketAddr {
     let config = GatewayConfig {
         trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
         ..GatewayConfig::default()
@@ -164,9 +168,9 @@ pub async fn start_gateway(fixture: &Fixture) -> SocketAddr {
     serve(auth_verify::gateway::router(fixture.layer(), config)).await
 }
 
-/// An upstream behind `ContentDigestCheck` answering JSON: the `X-Auth-*` headers it got, the
-/// body's length and its SHA-256 prefix.
-pub async fn start_upstream() -> SocketAddr {
+/// An upstream answering JSON: the `X-Auth-*` headers it got, the path, method and body
+/// length; behind `ContentDigestCheck` when `checked` (digest-bound gateways).
+pub(crate) async fn start_upstream(checked: bool) -> SocketAddr {
     let echo = tower::service_fn(|req: http::Request<RequestBody>| async move {
         let (parts, body) = req.into_parts();
         let bytes = body
@@ -193,12 +197,18 @@ pub async fn start_upstream() -> SocketAddr {
                 .unwrap(),
         )
     });
-    let checked = ContentDigestCheck::new().layer(echo);
-    serve(Router::new().fallback_service(checked)).await
+    if checked {
+        serve(Router::new().fallback_service(ContentDigestCheck::new().layer(echo))).await
+    } else {
+        let plain = tower::ServiceExt::map_request(echo, |req: http::Request<axum::body::Body>| {
+            req.map(RequestBody::new)
+        });
+        serve(Router::new().fallback_service(plain)).await
+    }
 }
 
 /// Signs `req` (whose body is `body`) with `auth`.
-pub async fn signed(
+pub(crate) async fn signed(
     auth: &dyn ClientAuth,
     mut req: reqwest::Request,
     body: &[u8],
@@ -207,7 +217,7 @@ pub async fn signed(
     req
 }
 
-pub async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
+pub(crate) async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
     (
@@ -217,7 +227,7 @@ pub async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
 }
 
 /// Whether the real gateways can run; `None` means skip (and says so).
-pub fn gateway_binary(name: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn gateway_binary(name: &str) -> Option<std::path::PathBuf> {
     let found = ["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"]
         .iter()
         .map(|d| std::path::Path::new(d).join(name))
@@ -236,7 +246,7 @@ pub fn gateway_binary(name: &str) -> Option<std::path::PathBuf> {
 }
 
 /// A port free right now on 127.0.0.1.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -245,7 +255,7 @@ pub fn free_port() -> u16 {
 }
 
 /// Waits until something listens on `port`.
-pub async fn wait_listening(port: u16) {
+pub(crate) async fn wait_listening(port: u16) {
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await

@@ -14,27 +14,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A running service.
-pub struct Service {
+pub(crate) struct Service {
     child: Option<Child>,
-    pub base: String,
-    pub port: u16,
-    pub data_dir: PathBuf,
-    pub stderr_path: PathBuf,
+    pub(crate) base: String,
+    pub(crate) port: u16,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) stderr_path: PathBuf,
     _tmp: Option<tempfile::TempDir>,
 }
 
-pub fn binary() -> &'static str {
+pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_auth-verify")
 }
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
 
 impl Service {
     /// Starts on a fresh data directory.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
         let mut s = Self::start_in(&dir, &[]).expect("the service starts");
@@ -43,12 +43,12 @@ impl Service {
     }
 
     /// Starts on `data_dir` with extra arguments after `serve`; `Err(stderr)` if it exits.
-    pub fn start_in(data_dir: &Path, extra: &[&str]) -> Result<Self, String> {
+    pub(crate) fn start_in(data_dir: &Path, extra: &[&str]) -> Result<Self, String> {
         Self::start_with(data_dir, extra, &[])
     }
 
     /// As `start_in`, with extra environment variables.
-    pub fn start_with(
+    pub(crate) fn start_with(
         data_dir: &Path,
         extra: &[&str],
         env: &[(&str, &str)],
@@ -98,16 +98,16 @@ impl Service {
         })
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
     /// Stops with SIGTERM (graceful) and waits.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
                 .arg("-TERM")
@@ -126,7 +126,7 @@ impl Service {
     }
 
     /// Takes the temporary directory out so a restart can reuse it.
-    pub fn keep_dir(&mut self) -> Option<tempfile::TempDir> {
+    pub(crate) fn keep_dir(&mut self) -> Option<tempfile::TempDir> {
         self._tmp.take()
     }
 }
@@ -141,21 +141,21 @@ impl Drop for Service {
 }
 
 /// An admin: an Ed25519 key and a client that signs every request with it.
-pub struct Admin {
-    pub auth: Arc<HttpSignatureAuth>,
-    pub key_text: String,
-    pub private: PrivateKey,
-    pub client: AuthClient,
+pub(crate) struct Admin {
+    pub(crate) auth: Arc<HttpSignatureAuth>,
+    pub(crate) key_text: String,
+    pub(crate) private: PrivateKey,
+    pub(crate) client: AuthClient,
 }
 
 impl Admin {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let rng = SystemRandom::new();
         let private = generate_ed25519(&rng).unwrap();
         Self::from_private(private)
     }
 
-    pub fn from_private(private: PrivateKey) -> Self {
+    pub(crate) fn from_private(private: PrivateKey) -> Self {
         let rng = SystemRandom::new();
         let public = AxPublicKey::from_public_key(&private.public_key()).unwrap();
         let key_text = public.to_text();
@@ -171,7 +171,7 @@ impl Admin {
     }
 
     /// Sends a signed request; answers status and JSON body (Null when empty).
-    pub async fn call(&self, method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(&self, method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut rb = self.client.http().request(method, url);
         if let Some(b) = body {
@@ -192,7 +192,7 @@ impl Admin {
     }
 
     /// Sends raw bytes as the body (malformed JSON tests).
-    pub async fn call_raw(&self, method: &str, url: &str, body: Vec<u8>) -> (u16, Value) {
+    pub(crate) async fn call_raw(&self, method: &str, url: &str, body: Vec<u8>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let rb = self
             .client
@@ -211,7 +211,7 @@ impl Admin {
 }
 
 /// Creates a partner and issues one API key; answers (key text, reference).
-pub async fn partner_with_key(
+pub(crate) async fn partner_with_key(
     svc: &Service,
     admin: &Admin,
     partner: &str,
@@ -243,7 +243,7 @@ pub async fn partner_with_key(
 }
 
 /// Asks `/v1/verify` about a GET of `url` with `headers`; answers the JSON answer.
-pub async fn verify(
+pub(crate) async fn verify(
     svc: &Service,
     method: &str,
     url: &str,
@@ -268,7 +268,7 @@ pub async fn verify(
 }
 
 /// Ask forward-auth (nginx style) about `uri` with `headers`; answers status and headers.
-pub async fn forward_auth(
+pub(crate) async fn forward_auth(
     svc: &Service,
     uri: &str,
     headers: &[(&str, &str)],
