@@ -21,7 +21,7 @@ struct Args {
     #[arg(long)]
     url: String,
     /// Pre-built requests, one JSON object per line:
-    /// {"method","path","headers":[[name,value],...],"body" | "body_base64"}.
+    /// `{"method","path","headers":[[name,value],...],"body" | "body_base64"}`.
     #[arg(long)]
     requests: PathBuf,
     /// Offered rate in requests per second (the start rate with --saturate).

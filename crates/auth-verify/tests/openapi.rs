@@ -12,7 +12,11 @@ async fn the_served_document_is_openapi_3_1_and_every_path_exists() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/json");
     let doc: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        doc["openapi"]
+    );
     let paths = doc["paths"].as_object().unwrap();
     for expected in [
         "/admin/partners",
@@ -36,7 +40,12 @@ async fn the_served_document_is_openapi_3_1_and_every_path_exists() {
             .replace("{path}", "orders");
         for method in item.as_object().unwrap().keys() {
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let status = http.request(m, svc.url(&concrete)).send().await.unwrap().status();
+            let status = http
+                .request(m, svc.url(&concrete))
+                .send()
+                .await
+                .unwrap()
+                .status();
             assert_ne!(status, 404, "{method} {path} is documented but not served");
             assert_ne!(status, 405, "{method} {path} is documented but not served");
         }
