@@ -321,6 +321,15 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     let svc = Service::start();
     let admin = Admin::new();
     let (_, _) = partner_with_key(&svc, &admin, "acme", "live").await;
+    let named = json!({"name": "billing", "environment": "live"});
+    let (s, _) = admin
+        .call(
+            "POST",
+            &svc.url("/admin/partners/acme/api-keys"),
+            Some(named.clone()),
+        )
+        .await;
+    assert_eq!(s, 201);
     let creds_url = svc.url("/admin/partners/acme/credentials");
     let before = admin.call("GET", &creds_url, None).await.1;
     let partners_before = admin.call("GET", &svc.url("/admin/partners"), None).await.1;
