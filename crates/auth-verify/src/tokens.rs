@@ -38,11 +38,12 @@ pub const SESSIONS_PATH: &str = "/api/auth/sessions";
 pub const APP_AUTH_PATH: &str = "/api/v2/auth";
 /// The `iss` of user tokens.
 pub const USER_TOKEN_ISSUER: &str = "auth-verify";
-/// The name routes use for user tokens (`verifier = "sessions"`).
+/// The name routes use for user tokens (`verifier = "sessions"`, which requires
+/// [`USER_TOKEN_SCOPE`], or `verifier = "sessions:<scope>"`, which requires `<scope>`).
 pub const SESSIONS_VERIFIER: &str = "sessions";
 /// The name routes use for app tokens (`verifier = "apps"`).
 pub const APPS_VERIFIER: &str = "apps";
-/// The scope a user token needs on routes that accept them.
+/// The scope a user token needs on routes that name plain `sessions`.
 pub const USER_TOKEN_SCOPE: &str = "user";
 /// Largest session or manifest request body.
 const MAX_TOKEN_REQUEST: usize = 16 * 1024;
@@ -50,7 +51,8 @@ const MAX_TOKEN_REQUEST: usize = 16 * 1024;
 /// The token machinery, built once at start.
 pub struct Tokens {
     user_issuer: UserTokenIssuer,
-    user_config: UserTokenConfig,
+    user_verifier: Arc<UserTokenVerifier>,
+    user_revocations: Arc<SharedRevocations>,
     app_key: PrivateKey,
     app_epoch: Epoch,
     app_validity: Duration,
@@ -88,11 +90,6 @@ impl Tokens {
                 max,
             )
             .map_err(setup)?;
-        let user_config = UserTokenConfig::new(
-            Arc::new(verifier),
-            USER_TOKEN_SCOPE,
-            Arc::new(SharedRevocations::default()),
-        );
 
         let app_key = service_keys::load_or_create(store, master, "app_token_key", rng)
             .await
@@ -114,7 +111,8 @@ impl Tokens {
         let app_config = AppTokenConfig::new(Arc::new(app_verifier));
         Ok(Self {
             user_issuer,
-            user_config,
+            user_verifier: Arc::new(verifier),
+            user_revocations: Arc::new(SharedRevocations::default()),
             app_key,
             app_epoch,
             app_validity: Duration::from_secs(settings.app_token_secs.max(60)),
@@ -125,12 +123,34 @@ impl Tokens {
 
 impl TokenVerifiers for Tokens {
     fn user_tokens(&self, name: &str) -> Option<UserTokenConfig> {
-        (name == SESSIONS_VERIFIER).then(|| self.user_config.clone())
+        let scope = required_scope(name)?;
+        Some(UserTokenConfig::new(
+            self.user_verifier.clone(),
+            scope,
+            self.user_revocations.clone(),
+        ))
     }
 
     fn app_tokens(&self, name: &str) -> Option<AppTokenConfig> {
         (name == APPS_VERIFIER).then(|| self.app_config.clone())
     }
+}
+
+/// The scope a route's user-token verifier name requires: `sessions` requires
+/// [`USER_TOKEN_SCOPE`]; `sessions:<scope>` requires `<scope>`, so a route can take tokens
+/// minted for what it serves (`sessions:rates:read` on `/rates`) without every partner key
+/// also holding `user`. `None` for any other name, so a typo refuses to start.
+fn required_scope(name: &str) -> Option<&str> {
+    if name == SESSIONS_VERIFIER {
+        return Some(USER_TOKEN_SCOPE);
+    }
+    let scope = name.strip_prefix(SESSIONS_VERIFIER)?.strip_prefix(':')?;
+    let valid = !scope.is_empty()
+        && scope.len() <= auth_core::scheme::user_token::MAX_SCOPE_LEN
+        && scope
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":_.-".contains(&b));
+    valid.then_some(scope)
 }
 
 /// The layer that authenticates partners at the session endpoint: their own credentials only,
@@ -288,4 +308,20 @@ pub async fn app_auth(State(state): State<Arc<AppState>>, req: Request) -> Respo
         issuer,
     };
     endpoint.handle(&bytes, state.now()).map(Body::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::required_scope;
+
+    #[test]
+    fn verifier_names_map_to_the_scope_they_require() {
+        assert_eq!(required_scope("sessions"), Some("user"));
+        assert_eq!(required_scope("sessions:rates:read"), Some("rates:read"));
+        assert_eq!(required_scope("sessions:"), None);
+        assert_eq!(required_scope("sessions:a b"), None);
+        assert_eq!(required_scope("sessionsx"), None);
+        assert_eq!(required_scope("apps"), None);
+        assert_eq!(required_scope(&format!("sessions:{}", "a".repeat(65))), None);
+    }
 }
