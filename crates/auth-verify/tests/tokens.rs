@@ -154,9 +154,9 @@ async fn a_partner_key_gets_a_restricted_token_within_its_scopes_and_the_cap() {
     let (s, _, body) = session(&svc, &bearer, None, json!({"scopes": ["rates:read"], "expires_at": in_secs(60), "admin": true})).await;
     assert_eq!(s, 400, "{body}");
 
-    // No credential, or a wrong one: 401.
-    let (s, _, _) = session(&svc, "Bearer pa_live_nope", None, json!({"scopes": ["rates:read"], "expires_at": in_secs(60)})).await;
-    assert_eq!(s, 401);
+    // A damaged key is told so (400); no credential at all is 401.
+    let (s, _, body) = session(&svc, "Bearer pa_live_nope", None, json!({"scopes": ["rates:read"], "expires_at": in_secs(60)})).await;
+    assert_eq!((s, &body["code"]), (400, &json!("malformed")), "{body}");
     let resp = reqwest::Client::new()
         .post(svc.url("/api/auth/sessions"))
         .body(r#"{"scopes":["rates:read"],"expires_at":"2030-01-01T00:00:00Z"}"#)
