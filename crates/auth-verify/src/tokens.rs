@@ -181,8 +181,12 @@ pub fn router(state: Arc<AppState>) -> Router {
 const CORS_HEADERS: &str =
     "authorization, content-type, x-api-key, signature, signature-input, content-digest";
 
-fn origin(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+/// The `Origin` header. Bytes that are not visible ASCII are kept (lossily) rather than
+/// dropped, so they match no allowed origin instead of passing as "no origin at all".
+fn origin(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, str>> {
+    headers
+        .get(header::ORIGIN)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
 }
 
 fn allow_origin(response: &mut Response, origin: &str) {
@@ -205,7 +209,7 @@ pub async fn sessions_preflight(State(state): State<Arc<AppState>>, headers: Hea
     let allowed = match state.store.partners().await {
         Ok(partners) => partners
             .iter()
-            .any(|p| p.allowed_origins.iter().any(|o| o == origin)),
+            .any(|p| p.allowed_origins.iter().any(|o| *o == origin)),
         Err(e) => return ApiError::from(e).into_response(),
     };
     if !allowed {
@@ -213,7 +217,7 @@ pub async fn sessions_preflight(State(state): State<Arc<AppState>>, headers: Hea
             .into_response();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    allow_origin(&mut response, origin);
+    allow_origin(&mut response, &origin);
     let h = response.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
@@ -248,7 +252,7 @@ pub async fn sessions(State(state): State<Arc<AppState>>, req: Request) -> Respo
         Ok(None) => return ApiError::unauthorized("authenticate as the partner").into_response(),
         Err(r) => return r.into_response().map(Body::new),
     };
-    let origin = origin(&parts.headers).map(str::to_owned);
+    let origin = origin(&parts.headers).map(std::borrow::Cow::into_owned);
     if let Some(origin) = &origin {
         match state.store.partner(&principal.partner).await {
             Ok(Some(p)) if p.allowed_origins.iter().any(|o| o == origin) => {}

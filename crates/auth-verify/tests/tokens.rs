@@ -195,8 +195,29 @@ async fn cors_follows_the_partners_allowed_origins() {
     assert_eq!(s, 403, "{answer}");
     assert!(answer.get("access_token").is_none());
     assert!(h.get("access-control-allow-origin").is_none());
-    let (s, _, _) = session(&svc, &bearer, Some("https://evil.example.org"), body).await;
+    let (s, _, _) = session(&svc, &bearer, Some("https://evil.example.org"), body.clone()).await;
     assert_eq!(s, 403);
+    // An Origin that is not text matches nothing (it is not taken for "no Origin").
+    let resp = reqwest::Client::new()
+        .post(svc.url("/api/auth/sessions"))
+        .header("authorization", &bearer)
+        .header("origin", reqwest::header::HeaderValue::from_bytes(b"https://app.example.com\xff").unwrap())
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    assert!(status == 400 || status == 403, "{status} {text}");
+    assert!(!text.contains("access_token"), "{text}");
+    let resp = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, svc.url("/api/auth/sessions"))
+        .header("origin", reqwest::header::HeaderValue::from_bytes(b"https://app.example.com\xff").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
