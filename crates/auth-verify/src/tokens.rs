@@ -8,9 +8,7 @@
 use auth_core::apikey::KeyPrefix;
 use auth_core::credential::Principal;
 use auth_core::keys::{PrivateKey, SignatureAlgorithm, SigningKey};
-use auth_core::scheme::apptrust::{
-    AxPublicKey, Epoch, TokenIssuer, TokenVerifier,
-};
+use auth_core::scheme::apptrust::{AxPublicKey, Epoch, TokenIssuer, TokenVerifier};
 use auth_core::scheme::jwt::{Algorithm, JwtKey, JwtSigner};
 use auth_core::scheme::user_token::{UserTokenIssuer, UserTokenVerifier};
 use auth_http::server::{
@@ -83,13 +81,12 @@ impl Tokens {
         let signer = JwtSigner::new(&user_key, Algorithm::EdDSA, rng).map_err(setup)?;
         let user_issuer = UserTokenIssuer::new(signer, USER_TOKEN_ISSUER).with_max_lifetime(max);
         let public = user_key.public_key();
-        let verifier =
-            UserTokenVerifier::with_max_lifetime(
-                JwtKey::public(&public, Algorithm::EdDSA).map_err(setup)?,
-                USER_TOKEN_ISSUER,
-                max,
-            )
-            .map_err(setup)?;
+        let verifier = UserTokenVerifier::with_max_lifetime(
+            JwtKey::public(&public, Algorithm::EdDSA).map_err(setup)?,
+            USER_TOKEN_ISSUER,
+            max,
+        )
+        .map_err(setup)?;
 
         let app_key = service_keys::load_or_create(store, master, "app_token_key", rng)
             .await
@@ -105,8 +102,7 @@ impl Tokens {
             .set_meta("app_token_epoch", &app_epoch.0.to_be_bytes(), false)
             .await
             .map_err(setup)?;
-        let app_public = AxPublicKey::from_public_key(&app_key.public_key())
-            .map_err(setup)?;
+        let app_public = AxPublicKey::from_public_key(&app_key.public_key()).map_err(setup)?;
         let app_verifier = TokenVerifier::new(&app_public, app_epoch).map_err(setup)?;
         let app_config = AppTokenConfig::new(Arc::new(app_verifier));
         Ok(Self {
@@ -202,7 +198,10 @@ fn allow_origin(response: &mut Response, origin: &str) {
 #[utoipa::path(options, path = "/api/auth/sessions", tag = "tokens",
     responses((status = 204, description = "CORS preflight accepted"),
         (status = 403, description = "No partner allows this origin")))]
-pub async fn sessions_preflight(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub async fn sessions_preflight(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let Some(origin) = origin(&headers) else {
         return StatusCode::NO_CONTENT.into_response();
     };
@@ -213,8 +212,11 @@ pub async fn sessions_preflight(State(state): State<Arc<AppState>>, headers: Hea
         Err(e) => return ApiError::from(e).into_response(),
     };
     if !allowed {
-        return ApiError::forbidden("origin_not_allowed", "this origin may not call this endpoint")
-            .into_response();
+        return ApiError::forbidden(
+            "origin_not_allowed",
+            "this origin may not call this endpoint",
+        )
+        .into_response();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     allow_origin(&mut response, &origin);
@@ -266,8 +268,8 @@ pub async fn sessions(State(state): State<Arc<AppState>>, req: Request) -> Respo
             Err(e) => return ApiError::from(e).into_response(),
         }
     }
-    let mut response = issue_session(&state.tokens.user_issuer, &principal, &bytes, state.now())
-        .map(Body::new);
+    let mut response =
+        issue_session(&state.tokens.user_issuer, &principal, &bytes, state.now()).map(Body::new);
     if let Some(origin) = &origin {
         allow_origin(&mut response, origin);
     }
@@ -326,6 +328,9 @@ mod tests {
         assert_eq!(required_scope("sessions:a b"), None);
         assert_eq!(required_scope("sessionsx"), None);
         assert_eq!(required_scope("apps"), None);
-        assert_eq!(required_scope(&format!("sessions:{}", "a".repeat(65))), None);
+        assert_eq!(
+            required_scope(&format!("sessions:{}", "a".repeat(65))),
+            None
+        );
     }
 }

@@ -17,7 +17,9 @@ use std::time::{Duration, SystemTime};
 const BASE: &str = "https://api.example.com/partners/transaction-create";
 
 fn now() -> UnixTime {
-    let d = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap();
+    let d = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
     UnixTime::from_secs(d.as_secs())
 }
 
@@ -34,21 +36,35 @@ fn payload(partner: &str, key_id: &str, created_at: UnixTime, amount: &str) -> P
 }
 
 fn signer(private: &PrivateKey) -> SigningKey {
-    SigningKey::new(private, SignatureAlgorithm::RsaPkcs1Sha256, &SystemRandom::new()).unwrap()
+    SigningKey::new(
+        private,
+        SignatureAlgorithm::RsaPkcs1Sha256,
+        &SystemRandom::new(),
+    )
+    .unwrap()
 }
 
 fn signed_url(p: &Payload, key: &SigningKey) -> String {
-    altalix::sign(p, key, &SystemRandom::new()).unwrap().url(BASE)
+    altalix::sign(p, key, &SystemRandom::new())
+        .unwrap()
+        .url(BASE)
 }
 
-async fn upload_altalix_key(svc: &Service, admin: &Admin, partner: &str, private: &PrivateKey) -> String {
+async fn upload_altalix_key(
+    svc: &Service,
+    admin: &Admin,
+    partner: &str,
+    private: &PrivateKey,
+) -> String {
     let (s, issued) = admin
         .call(
             "POST",
             &svc.url(&format!("/admin/partners/{partner}/public-keys")),
-            Some(json!({"name": format!("altalix-{}", service::free_port()), "environment": "live",
+            Some(
+                json!({"name": format!("altalix-{}", service::free_port()), "environment": "live",
                 "purpose": "altalix", "algorithm": "RS256",
-                "public_key": private.public_key().to_spki_pem(), "scopes": ["orders:write"]})),
+                "public_key": private.public_key().to_spki_pem(), "scopes": ["orders:write"]}),
+            ),
         )
         .await;
     assert_eq!(s, 201, "{issued}");
@@ -78,7 +94,11 @@ async fn signed_payload_urls_are_accepted_once_and_forgeries_refused() {
     assert_eq!(answer["principal"]["scheme"], "altalix", "{answer}");
     assert_eq!(answer["principal"]["partner"], "acme");
     assert_eq!(answer["principal"]["key_id"], key_id.as_str(), "{answer}");
-    assert_eq!(answer["principal"]["scopes"], json!(["orders:write"]), "{answer}");
+    assert_eq!(
+        answer["principal"]["scopes"],
+        json!(["orders:write"]),
+        "{answer}"
+    );
     // Each payload is single use.
     let replay = verify(&svc, "GET", &url, &[], b"").await;
     assert_eq!(replay["ok"], false, "{replay}");
@@ -107,15 +127,34 @@ async fn signed_payload_urls_are_accepted_once_and_forgeries_refused() {
     let (s, _) = forward_auth(&svc, path_and_query(&forged.url(BASE)), &[]).await;
     assert_eq!(s, 401);
     // The honest one was not spent by the forgery.
-    assert_eq!(verify(&svc, "GET", &honest.url(BASE), &[], b"").await["ok"], true);
+    assert_eq!(
+        verify(&svc, "GET", &honest.url(BASE), &[], b"").await["ok"],
+        true
+    );
 
     // Created ten minutes ago (the window is 5 minutes): refused; from the future too.
-    let stale = signed_url(&payload("acme", &key_id, now().saturating_sub(Duration::from_secs(600)), "1.00"), &key);
+    let stale = signed_url(
+        &payload(
+            "acme",
+            &key_id,
+            now().saturating_sub(Duration::from_secs(600)),
+            "1.00",
+        ),
+        &key,
+    );
     let answer = verify(&svc, "GET", &stale, &[], b"").await;
     assert_eq!(answer["ok"], false, "{answer}");
     let (s, _) = forward_auth(&svc, path_and_query(&stale), &[]).await;
     assert_eq!(s, 401);
-    let future = signed_url(&payload("acme", &key_id, now().saturating_add(Duration::from_secs(600)), "1.00"), &key);
+    let future = signed_url(
+        &payload(
+            "acme",
+            &key_id,
+            now().saturating_add(Duration::from_secs(600)),
+            "1.00",
+        ),
+        &key,
+    );
     assert_eq!(verify(&svc, "GET", &future, &[], b"").await["ok"], false);
 
     // A payload naming another partner under acme's key: refused.
@@ -129,7 +168,11 @@ async fn signed_payload_urls_are_accepted_once_and_forgeries_refused() {
     // Revoked: the very next payload is refused.
     let reference = format!("altalix_key:{key_id}");
     let (s, body) = admin
-        .call("POST", &svc.url(&format!("/admin/credentials/{reference}/revoke")), None)
+        .call(
+            "POST",
+            &svc.url(&format!("/admin/credentials/{reference}/revoke")),
+            None,
+        )
         .await;
     assert!(s == 200 || s == 204, "{s} {body}");
     let after = signed_url(&payload("acme", &key_id, now(), "2.00"), &key);
@@ -162,7 +205,11 @@ async fn the_audit_log_of_decisions_verifies_offline_and_names_an_edited_entry()
     let (s, _) = forward_auth(&svc, "/orders", &[("authorization", &bearer)]).await;
     assert_eq!(s, 200);
     let (s, _) = admin
-        .call("POST", &svc.url(&format!("/admin/credentials/{reference}/revoke")), None)
+        .call(
+            "POST",
+            &svc.url(&format!("/admin/credentials/{reference}/revoke")),
+            None,
+        )
         .await;
     assert!(s == 200 || s == 204);
     let (s, _) = forward_auth(&svc, "/orders", &[("authorization", &bearer)]).await;
@@ -179,7 +226,11 @@ async fn the_audit_log_of_decisions_verifies_offline_and_names_an_edited_entry()
     };
     let out = audit_verify();
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{report}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The log holds the admin changes and the decisions above, none with a secret in it.
     let text = std::fs::read_to_string(&log).unwrap();
@@ -196,7 +247,9 @@ async fn the_audit_log_of_decisions_verifies_offline_and_names_an_edited_entry()
         .find(|(_, l)| l.contains("\"path\":\"") && l.contains("/orders"))
         .expect("a decision about /orders");
     assert!(index + 1 < lines.len(), "the edited entry is not the last");
-    let seq = serde_json::from_str::<serde_json::Value>(line).unwrap()["seq"].as_u64().unwrap();
+    let seq = serde_json::from_str::<serde_json::Value>(line).unwrap()["seq"]
+        .as_u64()
+        .unwrap();
     let mut edited: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
     edited[index] = flip_in_field(line, "path");
     assert_ne!(edited[index], *line);

@@ -18,7 +18,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 fn now() -> UnixTime {
-    let d = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap();
+    let d = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
     UnixTime::from_secs(d.as_secs())
 }
 
@@ -65,7 +67,10 @@ async fn app_auth(svc: &Service, body: &str) -> (u16, Value) {
         .unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 async fn verify_bearer(svc: &Service, path: &str, token: &str) -> Value {
@@ -100,7 +105,10 @@ impl Developer {
             .await;
         assert_eq!(s, 201, "{issued}");
         let file = DeveloperCertificate::from_json(&issued["certificate"].to_string()).unwrap();
-        assert!(file.dev_private.is_none(), "the service never holds the developer's key");
+        assert!(
+            file.dev_private.is_none(),
+            "the service never holds the developer's key"
+        );
         Self {
             key: SigningKey::new(&private, SignatureAlgorithm::Ed25519, &rng).unwrap(),
             certificate: file.certificate,
@@ -136,21 +144,40 @@ async fn license(svc: &Service, admin: &Admin, app_id: &str) -> String {
 async fn manifests_become_app_tokens_under_the_authority_and_licensing() {
     let tmp = tempfile::tempdir().unwrap();
     let config = config_file(tmp.path());
-    let svc = Service::start_in(&tmp.path().join("data"), &["--config", config.to_str().unwrap()]).unwrap();
+    let svc = Service::start_in(
+        &tmp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    )
+    .unwrap();
     let admin = Admin::new();
     // Enrol the admin first (trust on first use), so nothing below races it.
-    assert_eq!(admin.call("GET", &svc.url("/admin/partners"), None).await.0, 200);
+    assert_eq!(
+        admin.call("GET", &svc.url("/admin/partners"), None).await.0,
+        200
+    );
 
     // Before any authority: 503 telling the operator what to do.
-    let trial = AppManifest::trial(AppId::parse("com.example.trial").unwrap(), "Trial", "0.1").unwrap();
+    let trial =
+        AppManifest::trial(AppId::parse("com.example.trial").unwrap(), "Trial", "0.1").unwrap();
     let (s, body) = app_auth(&svc, &trial.to_json()).await;
     assert_eq!(s, 503, "{body}");
-    assert!(body.to_string().contains("/admin/app-trust/authority"), "{body}");
+    assert!(
+        body.to_string().contains("/admin/app-trust/authority"),
+        "{body}"
+    );
     // Nor can licensing be set: its licenses are checked against the authority.
     let (s, body) = admin
-        .call("PUT", &svc.url("/admin/app-trust/node-licensing"), Some(json!({"node": "x"})))
+        .call(
+            "PUT",
+            &svc.url("/admin/app-trust/node-licensing"),
+            Some(json!({"node": "x"})),
+        )
         .await;
-    assert_eq!((s, &body["error"]["code"]), (409, &json!("no_authority")), "{body}");
+    assert_eq!(
+        (s, &body["error"]["code"]),
+        (409, &json!("no_authority")),
+        "{body}"
+    );
     // A certificate cannot be issued without an authority either.
     let (s, body) = admin
         .call(
@@ -161,11 +188,17 @@ async fn manifests_become_app_tokens_under_the_authority_and_licensing() {
         .await;
     assert_eq!(s, 409, "{body}");
 
-    let (s, authority) = admin.call("POST", &svc.url("/admin/app-trust/authority"), None).await;
+    let (s, authority) = admin
+        .call("POST", &svc.url("/admin/app-trust/authority"), None)
+        .await;
     assert_eq!(s, 201, "{authority}");
-    let (s, again) = admin.call("POST", &svc.url("/admin/app-trust/authority"), None).await;
+    let (s, again) = admin
+        .call("POST", &svc.url("/admin/app-trust/authority"), None)
+        .await;
     assert_eq!(s, 409, "{again}");
-    let (s, got) = admin.call("GET", &svc.url("/admin/app-trust/authority"), None).await;
+    let (s, got) = admin
+        .call("GET", &svc.url("/admin/app-trust/authority"), None)
+        .await;
     assert_eq!((s, &got["public_key"]), (200, &authority["public_key"]));
 
     let dev = Developer::certified(&svc, &admin).await;
@@ -176,7 +209,11 @@ async fn manifests_become_app_tokens_under_the_authority_and_licensing() {
     let answer = verify_bearer(&svc, "/apps/events", &token).await;
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(answer["principal"]["scheme"], "app_token", "{answer}");
-    assert_eq!(answer["principal"]["scopes"], json!(["events:read"]), "{answer}");
+    assert_eq!(
+        answer["principal"]["scopes"],
+        json!(["events:read"]),
+        "{answer}"
+    );
     // Not on a route that does not name `apps`.
     let answer = verify_bearer(&svc, "/orders", &token).await;
     assert_eq!(answer["ok"], false, "{answer}");
@@ -184,13 +221,15 @@ async fn manifests_become_app_tokens_under_the_authority_and_licensing() {
     assert_eq!(answer["ok"], false, "{answer}");
 
     // Tampered manifests: Actyx error bodies, no token.
-    let mut changed: Value = serde_json::from_str(&dev.manifest("com.example.app").to_json()).unwrap();
+    let mut changed: Value =
+        serde_json::from_str(&dev.manifest("com.example.app").to_json()).unwrap();
     changed["version"] = json!("6.6.6");
     let (s, body) = app_auth(&svc, &changed.to_string()).await;
     assert!((400..500).contains(&s), "{s} {body}");
     assert!(body["code"].as_str().unwrap().starts_with("ERR_"), "{body}");
     assert!(body.get("token").is_none());
-    let mut renamed: Value = serde_json::from_str(&dev.manifest("com.example.app").to_json()).unwrap();
+    let mut renamed: Value =
+        serde_json::from_str(&dev.manifest("com.example.app").to_json()).unwrap();
     renamed["appId"] = json!("com.example.other");
     let (s, body) = app_auth(&svc, &renamed.to_string()).await;
     assert!((400..500).contains(&s), "{s} {body}");
@@ -201,7 +240,9 @@ async fn manifests_become_app_tokens_under_the_authority_and_licensing() {
         AppId::parse("com.acme.app").unwrap(),
         "Acme",
         "1.0",
-        dev.manifest("com.example.app").signature().map(str::to_owned),
+        dev.manifest("com.example.app")
+            .signature()
+            .map(str::to_owned),
     );
     let (_, body) = app_auth(&svc, &foreign.to_json()).await;
     assert!(body["code"].as_str().unwrap().starts_with("ERR_"), "{body}");
@@ -237,26 +278,44 @@ async fn manifests_become_app_tokens_under_the_authority_and_licensing() {
     assert!((400..500).contains(&s), "{s} {body}");
     assert_eq!(body["code"], "ERR_APP_UNAUTHORIZED", "{body}");
     // A wrong license is refused when it is set, naming it, and the setting in force stays.
-    let (s, before) = admin.call("GET", &svc.url("/admin/app-trust/node-licensing"), None).await;
+    let (s, before) = admin
+        .call("GET", &svc.url("/admin/app-trust/node-licensing"), None)
+        .await;
     assert_eq!(s, 200, "{before}");
     let other = license(&svc, &admin, "com.example.elsewhere").await;
     for (setting, code) in [
-        (json!({"node": node, "apps": {"com.example.app": other}}), "invalid_app_license"),
-        (json!({"node": app, "apps": {"com.example.app": app}}), "invalid_node_license"),
+        (
+            json!({"node": node, "apps": {"com.example.app": other}}),
+            "invalid_app_license",
+        ),
+        (
+            json!({"node": app, "apps": {"com.example.app": app}}),
+            "invalid_node_license",
+        ),
         (json!({"node": "not a license"}), "invalid_node_license"),
     ] {
         let (s, body) = admin
-            .call("PUT", &svc.url("/admin/app-trust/node-licensing"), Some(setting))
+            .call(
+                "PUT",
+                &svc.url("/admin/app-trust/node-licensing"),
+                Some(setting),
+            )
             .await;
         assert_eq!((s, &body["error"]["code"]), (400, &json!(code)), "{body}");
     }
-    let (_, after) = admin.call("GET", &svc.url("/admin/app-trust/node-licensing"), None).await;
+    let (_, after) = admin
+        .call("GET", &svc.url("/admin/app-trust/node-licensing"), None)
+        .await;
     assert_eq!(before, after);
     let (s, body) = app_auth(&svc, &dev.manifest("com.example.app").to_json()).await;
     assert_eq!(s, 200, "{body}");
     // Back to development mode: the unlicensed app is served again.
     let (s, _) = admin
-        .call("PUT", &svc.url("/admin/app-trust/node-licensing"), Some(json!({"node": "development"})))
+        .call(
+            "PUT",
+            &svc.url("/admin/app-trust/node-licensing"),
+            Some(json!({"node": "development"})),
+        )
         .await;
     assert_eq!(s, 200);
     let (s, body) = app_auth(&svc, &dev.manifest("com.example.unlicensed").to_json()).await;
@@ -294,7 +353,8 @@ fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
 
 /// The authority's seed, opened from the store with the master key (the service is stopped).
 async fn authority_seed(data: &Path, master_key_file: &Path) -> Vec<u8> {
-    let store = auth_verify::store::sqlite::SqliteStore::open(data, Duration::from_secs(5)).unwrap();
+    let store =
+        auth_verify::store::sqlite::SqliteStore::open(data, Duration::from_secs(5)).unwrap();
     let text = std::fs::read_to_string(master_key_file).unwrap();
     let master = auth_verify::sealed::MasterKey::from_base64(text.trim()).unwrap();
     let private = auth_verify::service_keys::load(&store, &master, "app_trust_authority")
@@ -312,7 +372,9 @@ async fn the_authority_key_stays_sealed_and_rekey_reseals_everything() {
     let config = config.to_str().unwrap();
     let mut svc = Service::start_in(&data, &["--config", config]).unwrap();
     let admin = Admin::new();
-    let (s, authority) = admin.call("POST", &svc.url("/admin/app-trust/authority"), None).await;
+    let (s, authority) = admin
+        .call("POST", &svc.url("/admin/app-trust/authority"), None)
+        .await;
     assert_eq!(s, 201, "{authority}");
     let dev = Developer::certified(&svc, &admin).await;
     let (s, body) = app_auth(&svc, &dev.manifest("com.example.app").to_json()).await;
@@ -320,7 +382,11 @@ async fn the_authority_key_stays_sealed_and_rekey_reseals_everything() {
     let app_token = body["token"].as_str().unwrap().to_owned();
     // A partner and a user token minted before the rekey.
     let (s, p) = admin
-        .call("POST", &svc.url("/admin/partners"), Some(json!({"id": "acme", "name": "Acme"})))
+        .call(
+            "POST",
+            &svc.url("/admin/partners"),
+            Some(json!({"id": "acme", "name": "Acme"})),
+        )
         .await;
     assert_eq!(s, 201, "{p}");
     let (s, issued) = admin
@@ -350,7 +416,9 @@ async fn the_authority_key_stays_sealed_and_rekey_reseals_everything() {
     let seed = authority_seed(&data, &old_key_file).await;
     let private = auth_core::keys::PrivateKey::ed25519_from_seed(&seed).unwrap();
     assert_eq!(
-        AxPublicKey::from_public_key(&private.public_key()).unwrap().to_text(),
+        AxPublicKey::from_public_key(&private.public_key())
+            .unwrap()
+            .to_text(),
         authority["public_key"].as_str().unwrap()
     );
     for (path, bytes) in files_under(&data) {
@@ -372,15 +440,26 @@ async fn the_authority_key_stays_sealed_and_rekey_reseals_everything() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&new_key_file).unwrap().permissions());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&new_key_file).unwrap().permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600);
     // Everything opens under the new key, the same authority; the old key opens nothing.
     assert_eq!(authority_seed(&data, &new_key_file).await, seed);
-    let store = auth_verify::store::sqlite::SqliteStore::open(&data, Duration::from_secs(5)).unwrap();
+    let store =
+        auth_verify::store::sqlite::SqliteStore::open(&data, Duration::from_secs(5)).unwrap();
     let old = std::fs::read_to_string(&old_key_file).unwrap();
     let old = auth_verify::sealed::MasterKey::from_base64(old.trim()).unwrap();
-    assert!(auth_verify::service_keys::load(&store, &old, "app_trust_authority").await.is_err());
+    assert!(
+        auth_verify::service_keys::load(&store, &old, "app_trust_authority")
+            .await
+            .is_err()
+    );
     drop(store);
 
     // The old key (the data directory's default) is refused.
@@ -391,20 +470,37 @@ async fn the_authority_key_stays_sealed_and_rekey_reseals_everything() {
 
     let svc = Service::start_in(
         &data,
-        &["--config", config, "--master-key-file", new_key_file.to_str().unwrap()],
+        &[
+            "--config",
+            config,
+            "--master-key-file",
+            new_key_file.to_str().unwrap(),
+        ],
     )
     .unwrap();
     // The authority and the user-token key survived: the same authority, the user token
     // minted before the rekey still verifies.
-    let (s, got) = admin.call("GET", &svc.url("/admin/app-trust/authority"), None).await;
-    assert_eq!((s, &got["public_key"]), (200, &authority["public_key"]), "{got}");
+    let (s, got) = admin
+        .call("GET", &svc.url("/admin/app-trust/authority"), None)
+        .await;
+    assert_eq!(
+        (s, &got["public_key"]),
+        (200, &authority["public_key"]),
+        "{got}"
+    );
     assert_eq!(verify_bearer(&svc, "/rates", &user_token).await["ok"], true);
     // App tokens are bound to the epoch of the run that issued them: a restart ends them.
-    assert_eq!(verify_bearer(&svc, "/apps/x", &app_token).await["ok"], false);
+    assert_eq!(
+        verify_bearer(&svc, "/apps/x", &app_token).await["ok"],
+        false
+    );
     // New ones are issued under the re-sealed key and the same certificate.
     let (s, body) = app_auth(&svc, &dev.manifest("com.example.app").to_json()).await;
     assert_eq!(s, 200, "{body}");
-    assert_eq!(verify_bearer(&svc, "/apps/x", body["token"].as_str().unwrap()).await["ok"], true);
+    assert_eq!(
+        verify_bearer(&svc, "/apps/x", body["token"].as_str().unwrap()).await["ok"],
+        true
+    );
     // Certificates and licenses are still signed by the same authority after the rekey.
     let (s, _) = admin
         .call(

@@ -16,7 +16,9 @@ const ORIGIN: &str = "https://app.example.com";
 const CAP_SECS: u64 = 600;
 
 fn now() -> UnixTime {
-    let d = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap();
+    let d = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
     UnixTime::from_secs(d.as_secs())
 }
 
@@ -106,7 +108,11 @@ async fn session(
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.unwrap();
-    (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 async fn preflight(svc: &Service, origin: &str) -> (u16, reqwest::header::HeaderMap) {
@@ -114,7 +120,10 @@ async fn preflight(svc: &Service, origin: &str) -> (u16, reqwest::header::Header
         .request(reqwest::Method::OPTIONS, svc.url("/api/auth/sessions"))
         .header("origin", origin)
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization, content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
         .send()
         .await
         .unwrap();
@@ -130,32 +139,80 @@ async fn a_partner_key_gets_a_restricted_token_within_its_scopes_and_the_cap() {
 
     // Within scopes and cap: a token whose expiry is the one asked for.
     let expires_at = in_secs(300);
-    let (s, _, body) = session(&svc, &bearer, None, json!({"scopes": ["rates:read"], "expires_at": expires_at})).await;
+    let (s, _, body) = session(
+        &svc,
+        &bearer,
+        None,
+        json!({"scopes": ["rates:read"], "expires_at": expires_at}),
+    )
+    .await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["expires_at"], expires_at.as_str(), "{body}");
-    assert!(body["access_token"].as_str().unwrap().split('.').count() == 3, "{body}");
+    assert!(
+        body["access_token"].as_str().unwrap().split('.').count() == 3,
+        "{body}"
+    );
 
     // A scope the key does not hold: 403 insufficient_scope, no token.
-    let (s, _, body) = session(&svc, &bearer, None, json!({"scopes": ["orders:write"], "expires_at": in_secs(300)})).await;
+    let (s, _, body) = session(
+        &svc,
+        &bearer,
+        None,
+        json!({"scopes": ["orders:write"], "expires_at": in_secs(300)}),
+    )
+    .await;
     assert_eq!(s, 403, "{body}");
     assert!(body.get("access_token").is_none(), "{body}");
     assert!(body.to_string().contains("insufficient_scope"), "{body}");
 
     // Past the configured cap (600 s): refused with 400 naming the cap, not silently capped.
-    let (s, _, body) = session(&svc, &bearer, None, json!({"scopes": ["rates:read"], "expires_at": in_secs(CAP_SECS + 60)})).await;
+    let (s, _, body) = session(
+        &svc,
+        &bearer,
+        None,
+        json!({"scopes": ["rates:read"], "expires_at": in_secs(CAP_SECS + 60)}),
+    )
+    .await;
     assert_eq!(s, 400, "{body}");
-    assert!(body.to_string().contains(&format!("{CAP_SECS} s")), "{body}");
+    assert!(
+        body.to_string().contains(&format!("{CAP_SECS} s")),
+        "{body}"
+    );
     // The cap itself is fine (a few seconds under it, against clock ticks).
-    let (s, _, body) = session(&svc, &bearer, None, json!({"scopes": ["rates:read"], "expires_at": in_secs(CAP_SECS - 5)})).await;
+    let (s, _, body) = session(
+        &svc,
+        &bearer,
+        None,
+        json!({"scopes": ["rates:read"], "expires_at": in_secs(CAP_SECS - 5)}),
+    )
+    .await;
     assert_eq!(s, 200, "{body}");
     // An expiry in the past, malformed JSON and unknown fields are 400s.
-    let (s, _, body) = session(&svc, &bearer, None, json!({"scopes": ["rates:read"], "expires_at": "2001-01-01T00:00:00Z"})).await;
+    let (s, _, body) = session(
+        &svc,
+        &bearer,
+        None,
+        json!({"scopes": ["rates:read"], "expires_at": "2001-01-01T00:00:00Z"}),
+    )
+    .await;
     assert_eq!(s, 400, "{body}");
-    let (s, _, body) = session(&svc, &bearer, None, json!({"scopes": ["rates:read"], "expires_at": in_secs(60), "admin": true})).await;
+    let (s, _, body) = session(
+        &svc,
+        &bearer,
+        None,
+        json!({"scopes": ["rates:read"], "expires_at": in_secs(60), "admin": true}),
+    )
+    .await;
     assert_eq!(s, 400, "{body}");
 
     // A damaged key is told so (400); no credential at all is 401.
-    let (s, _, body) = session(&svc, "Bearer pa_live_nope", None, json!({"scopes": ["rates:read"], "expires_at": in_secs(60)})).await;
+    let (s, _, body) = session(
+        &svc,
+        "Bearer pa_live_nope",
+        None,
+        json!({"scopes": ["rates:read"], "expires_at": in_secs(60)}),
+    )
+    .await;
     assert_eq!((s, &body["code"]), (400, &json!("malformed")), "{body}");
     let resp = reqwest::Client::new()
         .post(svc.url("/api/auth/sessions"))
@@ -176,8 +233,18 @@ async fn cors_follows_the_partners_allowed_origins() {
     let (s, h) = preflight(&svc, ORIGIN).await;
     assert_eq!(s, 204);
     assert_eq!(h["access-control-allow-origin"], ORIGIN);
-    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
-    assert!(h["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        h["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
     let (s, h) = preflight(&svc, "https://evil.example.org").await;
     assert_eq!(s, 403);
     assert!(h.get("access-control-allow-origin").is_none());
@@ -191,17 +258,32 @@ async fn cors_follows_the_partners_allowed_origins() {
     // no token and no CORS header.
     let (s, _) = preflight(&svc, "https://other.example.net").await;
     assert_eq!(s, 204);
-    let (s, h, answer) = session(&svc, &bearer, Some("https://other.example.net"), body.clone()).await;
+    let (s, h, answer) = session(
+        &svc,
+        &bearer,
+        Some("https://other.example.net"),
+        body.clone(),
+    )
+    .await;
     assert_eq!(s, 403, "{answer}");
     assert!(answer.get("access_token").is_none());
     assert!(h.get("access-control-allow-origin").is_none());
-    let (s, _, _) = session(&svc, &bearer, Some("https://evil.example.org"), body.clone()).await;
+    let (s, _, _) = session(
+        &svc,
+        &bearer,
+        Some("https://evil.example.org"),
+        body.clone(),
+    )
+    .await;
     assert_eq!(s, 403);
     // An Origin that is not text matches nothing (it is not taken for "no Origin").
     let resp = reqwest::Client::new()
         .post(svc.url("/api/auth/sessions"))
         .header("authorization", &bearer)
-        .header("origin", reqwest::header::HeaderValue::from_bytes(b"https://app.example.com\xff").unwrap())
+        .header(
+            "origin",
+            reqwest::header::HeaderValue::from_bytes(b"https://app.example.com\xff").unwrap(),
+        )
         .body(body.to_string())
         .send()
         .await
@@ -212,7 +294,10 @@ async fn cors_follows_the_partners_allowed_origins() {
     assert!(!text.contains("access_token"), "{text}");
     let resp = reqwest::Client::new()
         .request(reqwest::Method::OPTIONS, svc.url("/api/auth/sessions"))
-        .header("origin", reqwest::header::HeaderValue::from_bytes(b"https://app.example.com\xff").unwrap())
+        .header(
+            "origin",
+            reqwest::header::HeaderValue::from_bytes(b"https://app.example.com\xff").unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -242,7 +327,11 @@ async fn the_token_works_only_where_a_route_names_its_verifier() {
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(answer["principal"]["scheme"], "user_token", "{answer}");
     assert_eq!(answer["principal"]["partner"], "acme");
-    assert_eq!(answer["principal"]["scopes"], json!(["rates:read"]), "{answer}");
+    assert_eq!(
+        answer["principal"]["scopes"],
+        json!(["rates:read"]),
+        "{answer}"
+    );
     assert!(answer["principal"]["expires_at"].is_string(), "{answer}");
     let (s, h) = forward_auth(&svc, "/rates/eur", &auth).await;
     assert_eq!(s, 200);
@@ -251,11 +340,25 @@ async fn the_token_works_only_where_a_route_names_its_verifier() {
     assert_eq!(h["x-auth-scopes"], "rates:read");
     // The partner's own key on the same route is an API-key principal with both scopes.
     let own = format!("Bearer {key}");
-    let answer = verify(&svc, "GET", "https://api.example.com/rates/eur", &[("authorization", &own)], b"").await;
+    let answer = verify(
+        &svc,
+        "GET",
+        "https://api.example.com/rates/eur",
+        &[("authorization", &own)],
+        b"",
+    )
+    .await;
     assert_eq!(answer["principal"]["scheme"], "api_key", "{answer}");
 
     // `/` does not name the verifier: refused through both paths.
-    let answer = verify(&svc, "GET", "https://api.example.com/orders-list", &auth, b"").await;
+    let answer = verify(
+        &svc,
+        "GET",
+        "https://api.example.com/orders-list",
+        &auth,
+        b"",
+    )
+    .await;
     assert_eq!(answer["ok"], false, "{answer}");
     let (s, h) = forward_auth(&svc, "/", &auth).await;
     assert_eq!(s, 401);
@@ -270,11 +373,24 @@ async fn the_token_works_only_where_a_route_names_its_verifier() {
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
     let forged = format!("Bearer {forged}");
-    let answer = verify(&svc, "GET", "https://api.example.com/rates/eur", &[("authorization", &forged)], b"").await;
+    let answer = verify(
+        &svc,
+        "GET",
+        "https://api.example.com/rates/eur",
+        &[("authorization", &forged)],
+        b"",
+    )
+    .await;
     assert_eq!(answer["ok"], false, "{answer}");
 
     // A user token cannot mint another.
-    let (s, _, answer) = session(&svc, &bearer, None, json!({"scopes": ["rates:read"], "expires_at": in_secs(60)})).await;
+    let (s, _, answer) = session(
+        &svc,
+        &bearer,
+        None,
+        json!({"scopes": ["rates:read"], "expires_at": in_secs(60)}),
+    )
+    .await;
     assert!(s == 401 || s == 403, "{s} {answer}");
     assert!(answer.get("access_token").is_none());
 }

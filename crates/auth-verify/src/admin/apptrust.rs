@@ -89,15 +89,14 @@ pub async fn create_authority(
     State(state): State<Arc<AppState>>,
     axum::Extension(admin): axum::Extension<AdminIdentity>,
 ) -> Result<(StatusCode, Json<AuthorityView>), ApiError> {
-    let private = match service_keys::create(&*state.store, &state.master, AUTHORITY_KEY, &state.rng)
-        .await
-    {
-        Ok(k) => k,
-        Err(ServiceKeyError::Store(StoreError::Conflict(_))) => {
-            return Err(ApiError::conflict("the authority already exists"));
-        }
-        Err(e) => return Err(key_error(e)),
-    };
+    let private =
+        match service_keys::create(&*state.store, &state.master, AUTHORITY_KEY, &state.rng).await {
+            Ok(k) => k,
+            Err(ServiceKeyError::Store(StoreError::Conflict(_))) => {
+                return Err(ApiError::conflict("the authority already exists"));
+            }
+            Err(e) => return Err(key_error(e)),
+        };
     let public = AxPublicKey::from_public_key(&private.public_key())
         .ok()
         .ok_or_else(|| ApiError::internal("the authority key has no Ed25519 public half"))?;
@@ -194,7 +193,10 @@ pub async fn issue_certificate(
     };
     state.store.put_document(&doc, true).await?;
     state.audit_admin(&admin, "app_trust.certificate.issue", &dev.to_text());
-    Ok((StatusCode::CREATED, Json(CertificateView { certificate: value })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CertificateView { certificate: value }),
+    ))
 }
 
 /// A license request.
@@ -301,8 +303,8 @@ pub async fn set_node_licensing(
     body: Bytes,
 ) -> Result<Json<NodeLicensingView>, ApiError> {
     let req: NodeLicensingView = parse(&body)?;
-    let value = serde_json::to_value(&req)
-        .map_err(|_| ApiError::internal("cannot encode the setting"))?;
+    let value =
+        serde_json::to_value(&req).map_err(|_| ApiError::internal("cannot encode the setting"))?;
     let licensing = Licensing::from_json(&value.to_string())
         .map_err(|e| ApiError::bad_request("invalid_licensing", e.to_string()))?;
     check_licenses(&state, &req, &licensing).await?;
