@@ -6,7 +6,7 @@
 //! (`sessions`, `apps`), so a provider's routes accept them only where they say so.
 
 use auth_core::apikey::KeyPrefix;
-use auth_core::credential::Principal;
+use auth_core::credential::{Environment, Principal};
 use auth_core::keys::{PrivateKey, SignatureAlgorithm, SigningKey};
 use auth_core::scheme::apptrust::{AxPublicKey, Epoch, TokenIssuer, TokenVerifier};
 use auth_core::scheme::jwt::{Algorithm, JwtKey, JwtSigner};
@@ -34,11 +34,17 @@ use crate::store::Store;
 pub const SESSIONS_PATH: &str = "/api/auth/sessions";
 /// Path of the app auth endpoint.
 pub const APP_AUTH_PATH: &str = "/api/v2/auth";
-/// The `iss` of user tokens.
+/// The `iss` of user tokens minted for `live` credentials.
 pub const USER_TOKEN_ISSUER: &str = "auth-verify";
-/// The name routes use for user tokens (`verifier = "sessions"`, which requires
+/// The `iss` of user tokens minted for `test` credentials: a distinct issuer, because the
+/// token carries no environment of its own and a test key must never mint a live token.
+pub const TEST_USER_TOKEN_ISSUER: &str = "auth-verify/test";
+/// The name routes use for live user tokens (`verifier = "sessions"`, which requires
 /// [`USER_TOKEN_SCOPE`], or `verifier = "sessions:<scope>"`, which requires `<scope>`).
 pub const SESSIONS_VERIFIER: &str = "sessions";
+/// The name routes use for user tokens minted by `test` credentials (`test-sessions`,
+/// `test-sessions:<scope>`); their principals are in `test`.
+pub const TEST_SESSIONS_VERIFIER: &str = "test-sessions";
 /// The name routes use for app tokens (`verifier = "apps"`).
 pub const APPS_VERIFIER: &str = "apps";
 /// The scope a user token needs on routes that name plain `sessions`.
@@ -50,6 +56,8 @@ const MAX_TOKEN_REQUEST: usize = 16 * 1024;
 pub struct Tokens {
     user_issuer: UserTokenIssuer,
     user_verifier: Arc<UserTokenVerifier>,
+    test_user_issuer: UserTokenIssuer,
+    test_user_verifier: Arc<UserTokenVerifier>,
     user_revocations: Arc<SharedRevocations>,
     app_key: PrivateKey,
     app_epoch: Epoch,
@@ -78,15 +86,20 @@ impl Tokens {
             .await
             .map_err(setup)?;
         let max = Duration::from_secs(settings.max_user_token_secs.max(1));
-        let signer = JwtSigner::new(&user_key, Algorithm::EdDSA, rng).map_err(setup)?;
-        let user_issuer = UserTokenIssuer::new(signer, USER_TOKEN_ISSUER).with_max_lifetime(max);
-        let public = user_key.public_key();
-        let verifier = UserTokenVerifier::with_max_lifetime(
-            JwtKey::public(&public, Algorithm::EdDSA).map_err(setup)?,
-            USER_TOKEN_ISSUER,
-            max,
-        )
-        .map_err(setup)?;
+        let pair =
+            |iss: &str| -> Result<(UserTokenIssuer, Arc<UserTokenVerifier>), TokenSetupError> {
+                let signer = JwtSigner::new(&user_key, Algorithm::EdDSA, rng).map_err(setup)?;
+                let issuer = UserTokenIssuer::new(signer, iss).with_max_lifetime(max);
+                let verifier = UserTokenVerifier::with_max_lifetime(
+                    JwtKey::public(&user_key.public_key(), Algorithm::EdDSA).map_err(setup)?,
+                    iss,
+                    max,
+                )
+                .map_err(setup)?;
+                Ok((issuer, Arc::new(verifier)))
+            };
+        let (user_issuer, user_verifier) = pair(USER_TOKEN_ISSUER)?;
+        let (test_user_issuer, test_user_verifier) = pair(TEST_USER_TOKEN_ISSUER)?;
 
         let app_key = service_keys::load_or_create(store, master, "app_token_key", rng)
             .await
@@ -107,7 +120,9 @@ impl Tokens {
         let app_config = AppTokenConfig::new(Arc::new(app_verifier));
         Ok(Self {
             user_issuer,
-            user_verifier: Arc::new(verifier),
+            user_verifier,
+            test_user_issuer,
+            test_user_verifier,
             user_revocations: Arc::new(SharedRevocations::default()),
             app_key,
             app_epoch,
@@ -117,8 +132,29 @@ impl Tokens {
     }
 }
 
+impl Tokens {
+    /// The issuer for a partner credential's environment.
+    fn issuer_for(&self, principal: &Principal) -> &UserTokenIssuer {
+        match principal.environment {
+            Environment::Test => &self.test_user_issuer,
+            Environment::Live => &self.user_issuer,
+        }
+    }
+}
+
 impl TokenVerifiers for Tokens {
     fn user_tokens(&self, name: &str) -> Option<UserTokenConfig> {
+        if let Some(rest) = name.strip_prefix("test-") {
+            let scope = required_scope(rest)?;
+            return Some(
+                UserTokenConfig::new(
+                    self.test_user_verifier.clone(),
+                    scope,
+                    self.user_revocations.clone(),
+                )
+                .with_environment(Environment::Test),
+            );
+        }
         let scope = required_scope(name)?;
         Some(UserTokenConfig::new(
             self.user_verifier.clone(),
@@ -268,8 +304,13 @@ pub async fn sessions(State(state): State<Arc<AppState>>, req: Request) -> Respo
             Err(e) => return ApiError::from(e).into_response(),
         }
     }
-    let mut response =
-        issue_session(&state.tokens.user_issuer, &principal, &bytes, state.now()).map(Body::new);
+    let mut response = issue_session(
+        state.tokens.issuer_for(&principal),
+        &principal,
+        &bytes,
+        state.now(),
+    )
+    .map(Body::new);
     if let Some(origin) = &origin {
         allow_origin(&mut response, origin);
     }
@@ -328,6 +369,11 @@ mod tests {
         assert_eq!(required_scope("sessions:a b"), None);
         assert_eq!(required_scope("sessionsx"), None);
         assert_eq!(required_scope("apps"), None);
+        assert_eq!(
+            required_scope("test-sessions"),
+            None,
+            "the test- prefix is stripped first"
+        );
         assert_eq!(
             required_scope(&format!("sessions:{}", "a".repeat(65))),
             None

@@ -41,6 +41,10 @@ path = "/rates"
 schemes = [{{ scheme = "user_token", verifier = "sessions:rates:read" }}, {{ scheme = "api_key" }}]
 
 [[auth.routes]]
+path = "/sandbox-rates"
+schemes = [{{ scheme = "user_token", verifier = "test-sessions:rates:read" }}]
+
+[[auth.routes]]
 path = "/orders"
 schemes = [{{ scheme = "user_token", verifier = "sessions" }}, {{ scheme = "api_key" }}]
 
@@ -363,6 +367,16 @@ async fn the_token_works_only_where_a_route_names_its_verifier() {
     let (s, h) = forward_auth(&svc, "/", &auth).await;
     assert_eq!(s, 401);
     assert!(h.get("x-auth-partner").is_none());
+    // `/sandbox-rates` takes only tokens that test keys minted.
+    let answer = verify(
+        &svc,
+        "GET",
+        "https://api.example.com/sandbox-rates",
+        &auth,
+        b"",
+    )
+    .await;
+    assert_eq!(answer["ok"], false, "{answer}");
     // `/orders` names plain `sessions`, which requires the `user` scope this token lacks.
     let answer = verify(&svc, "GET", "https://api.example.com/orders", &auth, b"").await;
     assert_eq!(answer["ok"], false, "{answer}");
@@ -393,4 +407,47 @@ async fn the_token_works_only_where_a_route_names_its_verifier() {
     .await;
     assert!(s == 401 || s == 403, "{s} {answer}");
     assert!(answer.get("access_token").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_key_mints_test_tokens_only() {
+    let (svc, _tmp) = start().await;
+    let admin = Admin::new();
+    setup(&svc, &admin).await;
+    let (s, issued) = admin
+        .call(
+            "POST",
+            &svc.url("/admin/partners/acme/api-keys"),
+            Some(json!({"name": "sandbox", "environment": "test", "scopes": ["rates:read"]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{issued}");
+    let key = issued["secret"].as_str().unwrap();
+    let (s, _, body) = session(
+        &svc,
+        &format!("Bearer {key}"),
+        None,
+        json!({"scopes": ["rates:read"], "expires_at": in_secs(300)}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let bearer = format!("Bearer {}", body["access_token"].as_str().unwrap());
+    let auth = [("authorization", bearer.as_str())];
+    // Not on the live route: a test key never mints a live token.
+    let answer = verify(&svc, "GET", "https://api.example.com/rates", &auth, b"").await;
+    assert_eq!(answer["ok"], false, "{answer}");
+    // On the route naming the test verifier, as a test principal.
+    let answer = verify(
+        &svc,
+        "GET",
+        "https://api.example.com/sandbox-rates",
+        &auth,
+        b"",
+    )
+    .await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(answer["principal"]["environment"], "test", "{answer}");
+    let (s, h) = forward_auth(&svc, "/sandbox-rates", &auth).await;
+    assert_eq!(s, 200);
+    assert_eq!(h["x-auth-environment"], "test");
 }
