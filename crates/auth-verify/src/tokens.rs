@@ -6,7 +6,7 @@
 //! (`sessions`, `apps`), so a provider's routes accept them only where they say so.
 
 use auth_core::apikey::KeyPrefix;
-use auth_core::credential::Principal;
+use auth_core::credential::{Environment, Principal};
 use auth_core::keys::{PrivateKey, SignatureAlgorithm, SigningKey};
 use auth_core::scheme::apptrust::{AxPublicKey, Epoch, TokenIssuer, TokenVerifier};
 use auth_core::scheme::jwt::{Algorithm, JwtKey, JwtSigner};
@@ -34,13 +34,20 @@ use crate::store::Store;
 pub const SESSIONS_PATH: &str = "/api/auth/sessions";
 /// Path of the app auth endpoint.
 pub const APP_AUTH_PATH: &str = "/api/v2/auth";
-/// The `iss` of user tokens.
+/// The `iss` of user tokens minted for `live` credentials.
 pub const USER_TOKEN_ISSUER: &str = "auth-verify";
-/// The name routes use for user tokens (`verifier = "sessions"`).
+/// The `iss` of user tokens minted for `test` credentials: a distinct issuer, because the
+/// token carries no environment of its own and a test key must never mint a live token.
+pub const TEST_USER_TOKEN_ISSUER: &str = "auth-verify/test";
+/// The name routes use for live user tokens (`verifier = "sessions"`, which requires
+/// [`USER_TOKEN_SCOPE`], or `verifier = "sessions:<scope>"`, which requires `<scope>`).
 pub const SESSIONS_VERIFIER: &str = "sessions";
+/// The name routes use for user tokens minted by `test` credentials (`test-sessions`,
+/// `test-sessions:<scope>`); their principals are in `test`.
+pub const TEST_SESSIONS_VERIFIER: &str = "test-sessions";
 /// The name routes use for app tokens (`verifier = "apps"`).
 pub const APPS_VERIFIER: &str = "apps";
-/// The scope a user token needs on routes that accept them.
+/// The scope a user token needs on routes that name plain `sessions`.
 pub const USER_TOKEN_SCOPE: &str = "user";
 /// Largest session or manifest request body.
 const MAX_TOKEN_REQUEST: usize = 16 * 1024;
@@ -48,7 +55,10 @@ const MAX_TOKEN_REQUEST: usize = 16 * 1024;
 /// The token machinery, built once at start.
 pub struct Tokens {
     user_issuer: UserTokenIssuer,
-    user_config: UserTokenConfig,
+    user_verifier: Arc<UserTokenVerifier>,
+    test_user_issuer: UserTokenIssuer,
+    test_user_verifier: Arc<UserTokenVerifier>,
+    user_revocations: Arc<SharedRevocations>,
     app_key: PrivateKey,
     app_epoch: Epoch,
     app_validity: Duration,
@@ -76,20 +86,20 @@ impl Tokens {
             .await
             .map_err(setup)?;
         let max = Duration::from_secs(settings.max_user_token_secs.max(1));
-        let signer = JwtSigner::new(&user_key, Algorithm::EdDSA, rng).map_err(setup)?;
-        let user_issuer = UserTokenIssuer::new(signer, USER_TOKEN_ISSUER).with_max_lifetime(max);
-        let public = user_key.public_key();
-        let verifier = UserTokenVerifier::with_max_lifetime(
-            JwtKey::public(&public, Algorithm::EdDSA).map_err(setup)?,
-            USER_TOKEN_ISSUER,
-            max,
-        )
-        .map_err(setup)?;
-        let user_config = UserTokenConfig::new(
-            Arc::new(verifier),
-            USER_TOKEN_SCOPE,
-            Arc::new(SharedRevocations::default()),
-        );
+        let pair =
+            |iss: &str| -> Result<(UserTokenIssuer, Arc<UserTokenVerifier>), TokenSetupError> {
+                let signer = JwtSigner::new(&user_key, Algorithm::EdDSA, rng).map_err(setup)?;
+                let issuer = UserTokenIssuer::new(signer, iss).with_max_lifetime(max);
+                let verifier = UserTokenVerifier::with_max_lifetime(
+                    JwtKey::public(&user_key.public_key(), Algorithm::EdDSA).map_err(setup)?,
+                    iss,
+                    max,
+                )
+                .map_err(setup)?;
+                Ok((issuer, Arc::new(verifier)))
+            };
+        let (user_issuer, user_verifier) = pair(USER_TOKEN_ISSUER)?;
+        let (test_user_issuer, test_user_verifier) = pair(TEST_USER_TOKEN_ISSUER)?;
 
         let app_key = service_keys::load_or_create(store, master, "app_token_key", rng)
             .await
@@ -110,7 +120,10 @@ impl Tokens {
         let app_config = AppTokenConfig::new(Arc::new(app_verifier));
         Ok(Self {
             user_issuer,
-            user_config,
+            user_verifier,
+            test_user_issuer,
+            test_user_verifier,
+            user_revocations: Arc::new(SharedRevocations::default()),
             app_key,
             app_epoch,
             app_validity: Duration::from_secs(settings.app_token_secs.max(60)),
@@ -119,14 +132,57 @@ impl Tokens {
     }
 }
 
+impl Tokens {
+    /// The issuer for a partner credential's environment.
+    fn issuer_for(&self, principal: &Principal) -> &UserTokenIssuer {
+        match principal.environment {
+            Environment::Test => &self.test_user_issuer,
+            Environment::Live => &self.user_issuer,
+        }
+    }
+}
+
 impl TokenVerifiers for Tokens {
     fn user_tokens(&self, name: &str) -> Option<UserTokenConfig> {
-        (name == SESSIONS_VERIFIER).then(|| self.user_config.clone())
+        if let Some(rest) = name.strip_prefix("test-") {
+            let scope = required_scope(rest)?;
+            return Some(
+                UserTokenConfig::new(
+                    self.test_user_verifier.clone(),
+                    scope,
+                    self.user_revocations.clone(),
+                )
+                .with_environment(Environment::Test),
+            );
+        }
+        let scope = required_scope(name)?;
+        Some(UserTokenConfig::new(
+            self.user_verifier.clone(),
+            scope,
+            self.user_revocations.clone(),
+        ))
     }
 
     fn app_tokens(&self, name: &str) -> Option<AppTokenConfig> {
         (name == APPS_VERIFIER).then(|| self.app_config.clone())
     }
+}
+
+/// The scope a route's user-token verifier name requires: `sessions` requires
+/// [`USER_TOKEN_SCOPE`]; `sessions:<scope>` requires `<scope>`, so a route can take tokens
+/// minted for what it serves (`sessions:rates:read` on `/rates`) without every partner key
+/// also holding `user`. `None` for any other name, so a typo refuses to start.
+fn required_scope(name: &str) -> Option<&str> {
+    if name == SESSIONS_VERIFIER {
+        return Some(USER_TOKEN_SCOPE);
+    }
+    let scope = name.strip_prefix(SESSIONS_VERIFIER)?.strip_prefix(':')?;
+    let valid = !scope.is_empty()
+        && scope.len() <= auth_core::scheme::user_token::MAX_SCOPE_LEN
+        && scope
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":_.-".contains(&b));
+    valid.then_some(scope)
 }
 
 /// The layer that authenticates partners at the session endpoint: their own credentials only,
@@ -157,8 +213,12 @@ pub fn router(state: Arc<AppState>) -> Router {
 const CORS_HEADERS: &str =
     "authorization, content-type, x-api-key, signature, signature-input, content-digest";
 
-fn origin(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+/// The `Origin` header. Bytes that are not visible ASCII are kept (lossily) rather than
+/// dropped, so they match no allowed origin instead of passing as "no origin at all".
+fn origin(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, str>> {
+    headers
+        .get(header::ORIGIN)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
 }
 
 fn allow_origin(response: &mut Response, origin: &str) {
@@ -184,7 +244,7 @@ pub async fn sessions_preflight(
     let allowed = match state.store.partners().await {
         Ok(partners) => partners
             .iter()
-            .any(|p| p.allowed_origins.iter().any(|o| o == origin)),
+            .any(|p| p.allowed_origins.iter().any(|o| *o == origin)),
         Err(e) => return ApiError::from(e).into_response(),
     };
     if !allowed {
@@ -195,7 +255,7 @@ pub async fn sessions_preflight(
         .into_response();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    allow_origin(&mut response, origin);
+    allow_origin(&mut response, &origin);
     let h = response.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
@@ -230,7 +290,7 @@ pub async fn sessions(State(state): State<Arc<AppState>>, req: Request) -> Respo
         Ok(None) => return ApiError::unauthorized("authenticate as the partner").into_response(),
         Err(r) => return r.into_response().map(Body::new),
     };
-    let origin = origin(&parts.headers).map(str::to_owned);
+    let origin = origin(&parts.headers).map(std::borrow::Cow::into_owned);
     if let Some(origin) = &origin {
         match state.store.partner(&principal.partner).await {
             Ok(Some(p)) if p.allowed_origins.iter().any(|o| o == origin) => {}
@@ -244,8 +304,13 @@ pub async fn sessions(State(state): State<Arc<AppState>>, req: Request) -> Respo
             Err(e) => return ApiError::from(e).into_response(),
         }
     }
-    let mut response =
-        issue_session(&state.tokens.user_issuer, &principal, &bytes, state.now()).map(Body::new);
+    let mut response = issue_session(
+        state.tokens.issuer_for(&principal),
+        &principal,
+        &bytes,
+        state.now(),
+    )
+    .map(Body::new);
     if let Some(origin) = &origin {
         allow_origin(&mut response, origin);
     }
@@ -290,4 +355,28 @@ pub async fn app_auth(State(state): State<Arc<AppState>>, req: Request) -> Respo
         issuer,
     };
     endpoint.handle(&bytes, state.now()).map(Body::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::required_scope;
+
+    #[test]
+    fn verifier_names_map_to_the_scope_they_require() {
+        assert_eq!(required_scope("sessions"), Some("user"));
+        assert_eq!(required_scope("sessions:rates:read"), Some("rates:read"));
+        assert_eq!(required_scope("sessions:"), None);
+        assert_eq!(required_scope("sessions:a b"), None);
+        assert_eq!(required_scope("sessionsx"), None);
+        assert_eq!(required_scope("apps"), None);
+        assert_eq!(
+            required_scope("test-sessions"),
+            None,
+            "the test- prefix is stripped first"
+        );
+        assert_eq!(
+            required_scope(&format!("sessions:{}", "a".repeat(65))),
+            None
+        );
+    }
 }

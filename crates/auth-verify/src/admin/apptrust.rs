@@ -305,8 +305,9 @@ pub async fn set_node_licensing(
     let req: NodeLicensingView = parse(&body)?;
     let value =
         serde_json::to_value(&req).map_err(|_| ApiError::internal("cannot encode the setting"))?;
-    Licensing::from_json(&value.to_string())
+    let licensing = Licensing::from_json(&value.to_string())
         .map_err(|e| ApiError::bad_request("invalid_licensing", e.to_string()))?;
+    check_licenses(&state, &req, &licensing).await?;
     let doc = Document {
         kind: NODE_LICENSING.into(),
         id: "current".into(),
@@ -316,6 +317,41 @@ pub async fn set_node_licensing(
     state.store.put_document(&doc, true).await?;
     state.audit_admin(&admin, "app_trust.node_licensing.set", &req.node_summary());
     Ok(Json(req))
+}
+
+/// Checks every license in a new setting against the authority now, so a pasted wrong,
+/// foreign or expired license is a 400 naming it at once, not an `ERR_*_UNAUTHORIZED` for
+/// every app later. Licenses still expire afterwards; the app auth endpoint checks again.
+async fn check_licenses(
+    state: &AppState,
+    req: &NodeLicensingView,
+    licensing: &Licensing,
+) -> Result<(), ApiError> {
+    let authority = match current(&*state.store).await? {
+        Some((authority, _)) => authority,
+        None if req.node == "development" && req.apps.is_empty() => return Ok(()),
+        None => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "no_authority",
+                "licenses are checked against the authority: POST /admin/app-trust/authority first",
+            ));
+        }
+    };
+    let now = state.now();
+    licensing.check_node(&authority, now).map_err(|e| {
+        ApiError::bad_request("invalid_node_license", format!("node: {}", e.message()))
+    })?;
+    for (app, text) in &req.apps {
+        let app_id = AppId::parse(app)
+            .map_err(|e| ApiError::bad_request("invalid_app_id", e.to_string()))?;
+        License::from_key_text(text)
+            .and_then(|l| l.verify(&authority, &app_id, now))
+            .map_err(|e| {
+                ApiError::bad_request("invalid_app_license", format!("{app}: {}", e.message()))
+            })?;
+    }
+    Ok(())
 }
 
 impl NodeLicensingView {
