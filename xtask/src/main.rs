@@ -518,15 +518,17 @@ fn split_bench_args(args: &[String]) -> Result<(Vec<String>, Vec<String>)> {
 /// (seed, start the service on a free 127.0.0.1 port, measure, stop). Extra arguments go to
 /// `load_scenario` (`--help` lists them). Writes `target/load/report.{json,md}`.
 fn load(args: &[String]) -> Result {
+    // One invocation: built separately, the two packages resolve different features for
+    // their shared dependencies and each build undoes the other's.
     run(
-        "cargo build --release (auth-verify)",
-        cargo().args(["build", "--release", "-p", "auth-verify", "--bin", "auth-verify"]),
-    )?;
-    run(
-        "cargo build --release (load_scenario)",
+        "cargo build --release (auth-verify, load_scenario)",
         cargo().args([
             "build",
             "--release",
+            "-p",
+            "auth-verify",
+            "--bin",
+            "auth-verify",
             "-p",
             "partner-auth-benches",
             "--bin",

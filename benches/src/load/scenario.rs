@@ -504,7 +504,7 @@ pub struct SearchSettings {
     pub tolerance: f64,
     /// Bisection stops when the bracket is this close.
     pub precision: f64,
-    /// Bound on one case's search (warm-up and half-rate run excluded).
+    /// Bound on one case's probing time (signing, warm-up and half-rate run excluded).
     pub budget_per_case: Duration,
 }
 
@@ -589,7 +589,10 @@ pub async fn measure_case(
             errors: warm.errors.total(),
         });
     }
-    let deadline = Instant::now() + settings.budget_per_case;
+    // The budget counts probing time only: signing RSA requests for a step takes longer than
+    // the step itself and would otherwise end the search early.
+    let mut spent = Duration::ZERO;
+    let fits = |spent: Duration| spent + SETTLE + settings.step_duration <= settings.budget_per_case;
     let mut result = CaseResult {
         case,
         saturating_rate: None,
@@ -604,10 +607,11 @@ pub async fn measure_case(
     let mut failing: Option<u32> = None;
     let mut rate = start_rate;
     loop {
-        if Instant::now() + SETTLE + settings.step_duration > deadline {
+        if !fits(spent) {
             result.budget_exhausted = true;
             break;
         }
+        spent += SETTLE + settings.step_duration;
         if probe(base, seeded, case, rate, settings, &mut result).await? {
             sustained = Some(rate);
             if failing.is_some() || rate >= settings.max_rate {
@@ -627,10 +631,11 @@ pub async fn measure_case(
         if f64::from(high) <= f64::from(low) * (1.0 + settings.precision) || high - low <= 1 {
             break;
         }
-        if Instant::now() + SETTLE + settings.step_duration > deadline {
+        if !fits(spent) {
             result.budget_exhausted = true;
             break;
         }
+        spent += SETTLE + settings.step_duration;
         let middle = low + (high - low) / 2;
         if probe(base, seeded, case, middle, settings, &mut result).await? {
             sustained = Some(middle);
