@@ -96,8 +96,7 @@ fn execute(args: &Args) -> Result<ScenarioReport, String> {
     let load_average_before = load_average();
 
     eprintln!("measuring the bare RSA-2048 verify rate (1 s)");
-    let rsa_verify =
-        measure::rsa_verify_rate(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    let rsa_verify = measure::rsa_verify_rate(Duration::from_secs(1)).map_err(|e| e.to_string())?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads)

@@ -60,7 +60,9 @@ pub enum ScenarioError {
     #[error(transparent)]
     Run(#[from] RunError),
     /// The server refused a case's requests at a gentle rate: the scenario is wrong.
-    #[error("{case}: the warm-up was not answered 200 throughout (statuses {statuses}, {errors} errors)")]
+    #[error(
+        "{case}: the warm-up was not answered 200 throughout (statuses {statuses}, {errors} errors)"
+    )]
     Preflight {
         /// Which case.
         case: &'static str,
@@ -216,7 +218,14 @@ pub async fn seed(data_dir: &Path, counts: &SeedCounts) -> Result<Seeded, Scenar
         let key = apikey::generate(&prefix, Environment::Live, &rng).map_err(seed_error)?;
         let reference = CredentialRef::by_digest(Purpose::ApiKey, &key.digest());
         let material = StoredMaterial::ApiKey { hint: key.hint() };
-        let rec = record(&partner, reference, format!("api-key-{i}"), material, vec![], created_at);
+        let rec = record(
+            &partner,
+            reference,
+            format!("api-key-{i}"),
+            material,
+            vec![],
+            created_at,
+        );
         store.insert_credential(&rec).await.map_err(seed_error)?;
         if api_keys.len() < counts.api_keys_used {
             api_keys.push(key.expose().to_owned());
@@ -231,7 +240,11 @@ pub async fn seed(data_dir: &Path, counts: &SeedCounts) -> Result<Seeded, Scenar
         let is_rsa = i < counts.rsa_keys;
         let (private, alg, algorithm) = if is_rsa {
             let private = auth_core::keys::generate_rsa(2048, &rng).map_err(seed_error)?;
-            (private, SignatureAlgorithm::RsaPkcs1Sha256, "rsa-v1_5-sha256")
+            (
+                private,
+                SignatureAlgorithm::RsaPkcs1Sha256,
+                "rsa-v1_5-sha256",
+            )
         } else {
             let private = auth_core::keys::generate_ed25519(&rng).map_err(seed_error)?;
             (private, SignatureAlgorithm::Ed25519, "ed25519")
@@ -454,9 +467,8 @@ fn sign_one(
     rng: &SystemRandom,
 ) -> Result<RequestSpec, ScenarioError> {
     let url = format!("http://{API_HOST}{API_PATH}");
-    let nonce = auth_core::encoding::b64url_encode(
-        &auth_core::rand::bytes::<16>(rng).map_err(sign_error)?,
-    );
+    let nonce =
+        auth_core::encoding::b64url_encode(&auth_core::rand::bytes::<16>(rng).map_err(sign_error)?);
     let components = vec![
         Component::method(),
         Component::authority(),
@@ -592,7 +604,8 @@ pub async fn measure_case(
     // The budget counts probing time only: signing RSA requests for a step takes longer than
     // the step itself and would otherwise end the search early.
     let mut spent = Duration::ZERO;
-    let fits = |spent: Duration| spent + SETTLE + settings.step_duration <= settings.budget_per_case;
+    let fits =
+        |spent: Duration| spent + SETTLE + settings.step_duration <= settings.budget_per_case;
     let mut result = CaseResult {
         case,
         saturating_rate: None,
@@ -655,8 +668,17 @@ pub async fn measure_case(
     if let Some(best) = sustained {
         tokio::time::sleep(SETTLE).await;
         let half = (best / 2).max(1);
-        result.half_rate =
-            Some(run_once(base, seeded, case, half, settings.half_rate_duration, settings).await?);
+        result.half_rate = Some(
+            run_once(
+                base,
+                seeded,
+                case,
+                half,
+                settings.half_rate_duration,
+                settings,
+            )
+            .await?,
+        );
     }
     Ok(result)
 }
@@ -742,7 +764,13 @@ fn p99_of(report: &ScenarioReport, case: Case) -> Option<u64> {
         .map(|h| h.latency.p99_us)
 }
 
-fn ratio_goal(name: &str, value: Option<u32>, reference: Option<f64>, floor: f64, of: &str) -> Goal {
+fn ratio_goal(
+    name: &str,
+    value: Option<u32>,
+    reference: Option<f64>,
+    floor: f64,
+    of: &str,
+) -> Goal {
     match (value, reference) {
         (Some(v), Some(r)) if r > 0.0 => {
             let ratio = f64::from(v) / r;
@@ -765,8 +793,20 @@ impl ScenarioReport {
     pub fn judge(&mut self) {
         let baseline = self.baseline_rate.map(f64::from);
         let mut goals = vec![
-            ratio_goal("API key", rate_of(self, Case::ApiKey), baseline, 0.9, "unauthenticated"),
-            ratio_goal("HS256 JWT", rate_of(self, Case::JwtHs256), baseline, 0.9, "unauthenticated"),
+            ratio_goal(
+                "API key",
+                rate_of(self, Case::ApiKey),
+                baseline,
+                0.9,
+                "unauthenticated",
+            ),
+            ratio_goal(
+                "HS256 JWT",
+                rate_of(self, Case::JwtHs256),
+                baseline,
+                0.9,
+                "unauthenticated",
+            ),
         ];
         let rsa_reference = baseline.map(|b| b.min(self.rsa_verify.machine_per_s));
         goals.push(ratio_goal(
@@ -786,10 +826,9 @@ impl ScenarioReport {
         }
         goals.push(Goal {
             goal: "peak RSS < 64 MiB".into(),
-            measured: self.peak_rss_bytes.map_or_else(
-                || "not measured".into(),
-                |b| format!("{:.1} MiB", mib(b)),
-            ),
+            measured: self
+                .peak_rss_bytes
+                .map_or_else(|| "not measured".into(), |b| format!("{:.1} MiB", mib(b))),
             pass: self.peak_rss_bytes.map(|b| b < 64 * 1024 * 1024),
         });
         self.goals = goals;
@@ -901,10 +940,19 @@ mod tests {
     fn goals_compare_against_the_baseline_and_the_rsa_ceiling() {
         let mut r = report(
             vec![
-                CaseResult { case: Case::ApiKey, ..step(9_000) },
-                CaseResult { case: Case::JwtHs256, ..step(8_900) },
+                CaseResult {
+                    case: Case::ApiKey,
+                    ..step(9_000)
+                },
+                CaseResult {
+                    case: Case::JwtHs256,
+                    ..step(8_900)
+                },
                 // 80% of min(10,000, 2,000) is 1,600.
-                CaseResult { case: Case::Rfc9421Rsa2048, ..step(1_600) },
+                CaseResult {
+                    case: Case::Rfc9421Rsa2048,
+                    ..step(1_600)
+                },
             ],
             65 * 1024 * 1024,
         );
@@ -939,8 +987,11 @@ mod tests {
         // 20 API keys, 6 public keys, 1 JWT secret; no plaintext API key in the records.
         let all = store.credentials(&partner).await.unwrap();
         assert_eq!(all.len(), 27);
-        let key = apikey::parse(&seeded.api_keys[0], &KeyPrefix::new(API_KEY_PREFIX).unwrap())
-            .unwrap();
+        let key = apikey::parse(
+            &seeded.api_keys[0],
+            &KeyPrefix::new(API_KEY_PREFIX).unwrap(),
+        )
+        .unwrap();
         let found = store
             .credential(&CredentialRef::by_digest(Purpose::ApiKey, &key.digest()))
             .await
@@ -974,7 +1025,15 @@ mod tests {
         assert_eq!(inputs.len(), 5);
         assert!(inputs.iter().all(|i| i.contains("nonce=")));
         let rsa = requests(&seeded, Case::Rfc9421Rsa2048, 1).unwrap();
-        let input = &rsa[0].headers.iter().find(|(k, _)| k == "signature-input").unwrap().1;
-        assert!(input.contains(&format!("keyid=\"{}\"", seeded.rsa[0].key_id)), "{input}");
+        let input = &rsa[0]
+            .headers
+            .iter()
+            .find(|(k, _)| k == "signature-input")
+            .unwrap()
+            .1;
+        assert!(
+            input.contains(&format!("keyid=\"{}\"", seeded.rsa[0].key_id)),
+            "{input}"
+        );
     }
 }
