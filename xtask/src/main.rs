@@ -32,9 +32,10 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("vectors") => vectors(),
         Some("supply-chain") => supply_chain(),
+        Some("load") => load(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  ci       fmt, clippy, tests (with interop), docs, bench smoke, fuzz smoke, supply chain\n  bench    run the criterion benchmarks: cargo xtask bench [--bench NAME]... [criterion args]\n  fuzz     fuzz every target longer: cargo xtask fuzz [seconds-per-target]\n  vectors  list the external test vectors and where they come from\n  supply-chain  cargo-deny licenses, bans, sources and advisories (offline snapshot when present)"
+                "usage: cargo xtask <command>\n\n  ci       fmt, clippy, tests (with interop), docs, bench smoke, fuzz smoke, supply chain\n  bench    run the criterion benchmarks: cargo xtask bench [--bench NAME]... [criterion args]\n  fuzz     fuzz every target longer: cargo xtask fuzz [seconds-per-target]\n  vectors  list the external test vectors and where they come from\n  supply-chain  cargo-deny licenses, bans, sources and advisories (offline snapshot when present)\n  load     issue #10's load scenario on 127.0.0.1 (release builds; report in target/load): cargo xtask load [load_scenario args]"
             );
             return ExitCode::from(2);
         }
@@ -556,6 +557,40 @@ fn split_bench_args(args: &[String]) -> Result<(Vec<String>, Vec<String>)> {
         }
     }
     Ok((targets, rest))
+}
+
+/// Issue #10's load acceptance: builds the release service and the scenario, then runs it
+/// (seed, start the service on a free 127.0.0.1 port, measure, stop). Extra arguments go to
+/// `load_scenario` (`--help` lists them). Writes `target/load/report.{json,md}`.
+fn load(args: &[String]) -> Result {
+    // One invocation: built separately, the two packages resolve different features for
+    // their shared dependencies and each build undoes the other's.
+    run(
+        "cargo build --release (auth-verify, load_scenario)",
+        cargo().args([
+            "build",
+            "--release",
+            "-p",
+            "auth-verify",
+            "--bin",
+            "auth-verify",
+            "-p",
+            "partner-auth-benches",
+            "--bin",
+            "load_scenario",
+        ]),
+    )?;
+    let release = target_dir().join("release");
+    run(
+        "load_scenario",
+        Command::new(release.join("load_scenario"))
+            .current_dir(root())
+            .arg("--server-bin")
+            .arg(release.join("auth-verify"))
+            .arg("--out")
+            .arg(root().join("target/load"))
+            .args(args),
+    )
 }
 
 fn vectors() -> Result {

@@ -12,6 +12,7 @@ pub mod measure;
 mod plan;
 mod report;
 mod saturate;
+pub mod scenario;
 
 pub use engine::{RunError, run};
 pub use plan::{
