@@ -47,6 +47,10 @@ struct Args {
     /// Public keys registered (RSA-2048 ones included).
     #[arg(long, default_value_t = 10_000)]
     public_keys: usize,
+    /// Measure only these cases (the baseline is always measured first and last); for
+    /// profiling one path. The goals are judged on what was measured.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<scenario::Case>,
     /// How many of the public keys are RSA-2048.
     #[arg(long, default_value_t = 5)]
     rsa_keys: usize,
@@ -144,10 +148,14 @@ fn execute(args: &Args) -> Result<ScenarioReport, String> {
     let mut cases: Vec<CaseResult> = Vec::new();
     let outcome = runtime.block_on(async {
         let mut baseline_start = 2_000;
-        for case in Case::ALL.into_iter().chain([Case::Unauthenticated]) {
+        let baselines = [Case::Unauthenticated, Case::PublicForwardAuth];
+        let selected = Case::ALL
+            .into_iter()
+            .filter(|c| args.only.is_empty() || baselines.contains(c) || args.only.contains(c));
+        for case in selected.chain(baselines) {
             let first = cases.first().and_then(|c| c.saturating_rate);
             let start = match (case, first) {
-                (Case::Unauthenticated, _) => baseline_start,
+                (Case::Unauthenticated | Case::PublicForwardAuth, _) => baseline_start,
                 (Case::Rfc9421Rsa2048, _) => (rsa_verify.machine_per_s / 4.0) as u32,
                 (Case::Rfc9421Ed25519, Some(b)) => b / 4,
                 (_, Some(b)) => b / 2,
@@ -155,9 +163,16 @@ fn execute(args: &Args) -> Result<ScenarioReport, String> {
             };
             eprintln!("{}: searching from {start} req/s", case.label());
             let t = Instant::now();
-            let mut result = scenario::measure_case(&base, &seeded, case, start.max(1), &search)
-                .await
-                .map_err(|e| e.to_string())?;
+            let mut result = scenario::measure_case(
+                &base,
+                &seeded,
+                case,
+                start.max(1),
+                &search,
+                Some(server.pid()),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             result.peak_rss_after_bytes = measure::peak_rss_bytes(server.pid()).ok();
             eprintln!(
                 "{}: saturating {:?} req/s, p99 at half {:?} us ({:.0} s)",
@@ -180,11 +195,15 @@ fn execute(args: &Args) -> Result<ScenarioReport, String> {
     server.stop();
     outcome?;
 
-    let baseline_rate = cases
-        .iter()
-        .filter(|c| c.case == Case::Unauthenticated)
-        .filter_map(|c| c.saturating_rate)
-        .max();
+    let best_of = |case: Case| {
+        cases
+            .iter()
+            .filter(|c| c.case == case)
+            .filter_map(|c| c.saturating_rate)
+            .max()
+    };
+    let baseline_rate = best_of(Case::Unauthenticated);
+    let forward_baseline_rate = best_of(Case::PublicForwardAuth);
     let mut report = ScenarioReport {
         started_at,
         seed: counts,
@@ -196,6 +215,7 @@ fn execute(args: &Args) -> Result<ScenarioReport, String> {
         rsa_verify,
         cases,
         baseline_rate,
+        forward_baseline_rate,
         peak_rss_bytes,
         goals: Vec::new(),
     };
@@ -240,6 +260,9 @@ impl Server {
             .map_err(|e| format!("cannot find a free port: {e}"))?
             .port();
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let config = out.join("server.toml");
+        std::fs::write(&config, scenario::SERVER_CONFIG)
+            .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
         let log = std::fs::File::create(out.join("server.log"))
             .map_err(|e| format!("cannot create the server log: {e}"))?;
         let child = Command::new(bin)
@@ -248,6 +271,8 @@ impl Server {
             .arg(addr.to_string())
             .arg("--data-dir")
             .arg(data_dir)
+            .arg("--config")
+            .arg(&config)
             // Only what the flags say: no configuration or key from the caller's environment.
             .env_remove("AUTH_VERIFY_CONFIG")
             .env_remove("AUTH_VERIFY_MASTER_KEY")

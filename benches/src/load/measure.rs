@@ -44,6 +44,34 @@ pub fn peak_rss_bytes(pid: u32) -> Result<u64, MeasureError> {
     parse_vm_hwm(&status).ok_or(MeasureError::NoPeakRss(pid))
 }
 
+/// CPU time (user + system, every thread) the process `pid` has used so far, from
+/// `/proc/<pid>/stat`, in units of `USER_HZ` (100 per second on Linux). Read before and after a
+/// run, it gives CPU per request: a figure the machine's noise does not move much, unlike a
+/// saturating rate.
+pub fn process_cpu_time(pid: u32) -> Result<std::time::Duration, MeasureError> {
+    let stat =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| MeasureError::Proc {
+            pid,
+            reason: e.to_string(),
+        })?;
+    parse_cpu_ticks(&stat)
+        .map(|ticks| std::time::Duration::from_millis(ticks.saturating_mul(10)))
+        .ok_or(MeasureError::Proc {
+            pid,
+            reason: "unexpected /proc/<pid>/stat format".to_owned(),
+        })
+}
+
+/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line; the command name in
+/// parentheses may contain spaces, so fields are counted after the last `)`.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
 /// `VmHWM:   12345 kB` -> bytes.
 fn parse_vm_hwm(status: &str) -> Option<u64> {
     let line = status
@@ -146,5 +174,13 @@ mod tests {
             rate.single_thread_per_s * rate.cores as f64
         );
         assert!(rsa_verify_rate(Duration::from_secs(11)).is_err());
+    }
+
+    #[test]
+    fn cpu_ticks_count_fields_after_the_command_name() {
+        // A command name with spaces and a parenthesis; utime 150, stime 25.
+        let stat = "4242 (my (odd) name) S 1 4242 4242 0 -1 4194304 10 0 0 0 150 25 0 0 20 0 3 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(175));
+        assert_eq!(parse_cpu_ticks("4242 (x) S 1"), None);
     }
 }

@@ -28,6 +28,28 @@ use std::time::{Duration, Instant};
 const API_HOST: &str = "api.example.com";
 /// The original request the gateway asks about.
 const API_PATH: &str = "/orders?page=1";
+/// A path under the route the scenario's configuration leaves public.
+const PUBLIC_PATH: &str = "/public/status";
+
+/// The server configuration of the scenario: the default protected route (every partner
+/// scheme on `/`, as `auth-verify` serves without a file) plus a public route, so the cost of
+/// authentication can be compared with the same forward-auth check without it.
+pub const SERVER_CONFIG: &str = r#"
+[[auth.routes]]
+path = "/public"
+public = true
+
+[[auth.routes]]
+path = "/"
+schemes = [
+  { scheme = "api_key" },
+  { scheme = "http_signature" },
+  { scheme = "jwt" },
+  { scheme = "qredo" },
+  { scheme = "altalix" },
+  { scheme = "smile" },
+]
+"#;
 /// The gateway endpoint every authenticated case goes through (nginx `auth_request`).
 const FORWARD_AUTH: &str = "/forward-auth/nginx";
 /// The unauthenticated endpoint of the same server.
@@ -335,11 +357,14 @@ async fn seed_jwt_secret(
 }
 
 /// One measured case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Case {
     /// `GET /healthz`: no credential, the same server.
     Unauthenticated,
+    /// The nginx forward-auth check of a request to a public route: the same endpoint,
+    /// headers and answer path as the authenticated cases, without a credential to verify.
+    PublicForwardAuth,
     /// A bearer API key through forward-auth.
     ApiKey,
     /// An HS256 JWT (`clientId`) through forward-auth.
@@ -352,8 +377,9 @@ pub enum Case {
 
 impl Case {
     /// Every case, in the order they are measured.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Unauthenticated,
+        Self::PublicForwardAuth,
         Self::ApiKey,
         Self::JwtHs256,
         Self::Rfc9421Ed25519,
@@ -364,6 +390,7 @@ impl Case {
     pub fn label(self) -> &'static str {
         match self {
             Self::Unauthenticated => "unauthenticated (`GET /healthz`)",
+            Self::PublicForwardAuth => "unauthenticated forward-auth (public route)",
             Self::ApiKey => "API key",
             Self::JwtHs256 => "HS256 JWT",
             Self::Rfc9421Ed25519 => "RFC 9421 Ed25519",
@@ -393,6 +420,7 @@ pub fn requests(
             path: Some(HEALTHZ.into()),
             ..RequestSpec::default()
         }]),
+        Case::PublicForwardAuth => Ok(vec![gateway_request_for(PUBLIC_PATH, Vec::new())]),
         Case::ApiKey => Ok(seeded
             .api_keys
             .iter()
@@ -413,10 +441,15 @@ pub fn requests(
 }
 
 /// The nginx `auth_request` check for `GET http://api.example.com/orders?page=1`.
-fn gateway_request(mut credential: Vec<(String, String)>) -> RequestSpec {
+fn gateway_request(credential: Vec<(String, String)>) -> RequestSpec {
+    gateway_request_for(API_PATH, credential)
+}
+
+/// The nginx `auth_request` check for `GET http://api.example.com<path>`.
+fn gateway_request_for(path: &str, mut credential: Vec<(String, String)>) -> RequestSpec {
     let mut headers = vec![
         ("host".to_owned(), API_HOST.to_owned()),
-        ("x-original-uri".to_owned(), API_PATH.to_owned()),
+        ("x-original-uri".to_owned(), path.to_owned()),
         ("x-original-method".to_owned(), "GET".to_owned()),
     ];
     headers.append(&mut credential);
@@ -553,6 +586,10 @@ pub struct CaseResult {
     pub half_rate: Option<LoadReport>,
     /// The server's peak RSS (VmHWM) right after this case, bytes.
     pub peak_rss_after_bytes: Option<u64>,
+    /// The server's CPU time per answered request during the half-rate run, microseconds.
+    pub server_cpu_us_per_request: Option<f64>,
+    /// The generator's (this process's) CPU time per answered request in that run.
+    pub generator_cpu_us_per_request: Option<f64>,
 }
 
 /// Runs `case` once at `rate` for `duration`, with requests built for exactly that run.
@@ -589,6 +626,7 @@ pub async fn measure_case(
     case: Case,
     start_rate: u32,
     settings: &SearchSettings,
+    server_pid: Option<u32>,
 ) -> Result<CaseResult, ScenarioError> {
     let start_rate = start_rate.clamp(1, settings.max_rate);
     // The warm-up doubles as a preflight: a case whose requests are refused at a gentle rate
@@ -615,6 +653,8 @@ pub async fn measure_case(
         steps: Vec::new(),
         half_rate: None,
         peak_rss_after_bytes: None,
+        server_cpu_us_per_request: None,
+        generator_cpu_us_per_request: None,
     };
     let mut sustained: Option<u32> = None;
     let mut failing: Option<u32> = None;
@@ -668,17 +708,30 @@ pub async fn measure_case(
     if let Some(best) = sustained {
         tokio::time::sleep(SETTLE).await;
         let half = (best / 2).max(1);
-        result.half_rate = Some(
-            run_once(
-                base,
-                seeded,
-                case,
-                half,
-                settings.half_rate_duration,
-                settings,
+        let cpu = || {
+            (
+                server_pid.and_then(|pid| super::measure::process_cpu_time(pid).ok()),
+                super::measure::process_cpu_time(std::process::id()).ok(),
             )
-            .await?,
-        );
+        };
+        let before = cpu();
+        let report = run_once(
+            base,
+            seeded,
+            case,
+            half,
+            settings.half_rate_duration,
+            settings,
+        )
+        .await?;
+        let after = cpu();
+        let answered = report.completed.max(1) as f64;
+        let per_request = |a: Option<Duration>, b: Option<Duration>| {
+            Some((b?.saturating_sub(a?)).as_secs_f64() * 1e6 / answered)
+        };
+        result.server_cpu_us_per_request = per_request(before.0, after.0);
+        result.generator_cpu_us_per_request = per_request(before.1, after.1);
+        result.half_rate = Some(report);
     }
     Ok(result)
 }
@@ -741,6 +794,8 @@ pub struct ScenarioReport {
     /// The baseline used for the ratios: the higher of the two unauthenticated runs (the
     /// stricter choice for the goals).
     pub baseline_rate: Option<u32>,
+    /// The second baseline: the higher of the two public forward-auth runs.
+    pub forward_baseline_rate: Option<u32>,
     /// The server's peak RSS (VmHWM) after the whole run, bytes.
     pub peak_rss_bytes: Option<u64>,
     /// The goals, judged.
@@ -808,6 +863,16 @@ impl ScenarioReport {
                 "unauthenticated",
             ),
         ];
+        let forward = self.forward_baseline_rate.map(f64::from);
+        for (name, case) in [("API key", Case::ApiKey), ("HS256 JWT", Case::JwtHs256)] {
+            goals.push(ratio_goal(
+                name,
+                rate_of(self, case),
+                forward,
+                0.9,
+                "unauthenticated forward-auth (public route)",
+            ));
+        }
         let rsa_reference = baseline.map(|b| b.min(self.rsa_verify.machine_per_s));
         goals.push(ratio_goal(
             "RSA-2048",
@@ -838,29 +903,34 @@ impl ScenarioReport {
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
         out.push_str(
-            "| case | saturating rate (req/s) | vs. unauthenticated | p50 at half rate | p99 at half rate | server peak RSS after case |\n\
-             |---|---:|---:|---:|---:|---:|\n",
+            "| case | saturating rate (req/s) | vs. `/healthz` | vs. public forward-auth | p50 at half rate | p99 at half rate | server CPU per request | generator CPU per request | server peak RSS after case |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         );
         for c in &self.cases {
             let rate = c.saturating_rate.map_or("-".into(), |r| {
                 let suffix = if c.reached_max_rate { "+" } else { "" };
                 format!("{r}{suffix}")
             });
-            let ratio = match (c.saturating_rate, self.baseline_rate) {
+            let ratio_to = |baseline: Option<u32>| match (c.saturating_rate, baseline) {
                 (Some(r), Some(b)) if b > 0 => {
                     format!("{:.0}%", f64::from(r) / f64::from(b) * 100.0)
                 }
                 _ => "-".into(),
             };
+            let ratio = ratio_to(self.baseline_rate);
+            let forward_ratio = ratio_to(self.forward_baseline_rate);
             let (p50, p99) = c.half_rate.as_ref().map_or(("-".into(), "-".into()), |h| {
                 (micros(h.latency.p50_us), micros(h.latency.p99_us))
             });
             let rss = c
                 .peak_rss_after_bytes
                 .map_or("-".into(), |b| format!("{:.1} MiB", mib(b)));
+            let cpu = |us: Option<f64>| us.map_or("-".into(), |us| format!("{us:.1} us"));
             out.push_str(&format!(
-                "| {} | {rate} | {ratio} | {p50} | {p99} | {rss} |\n",
-                c.case.label()
+                "| {} | {rate} | {ratio} | {forward_ratio} | {p50} | {p99} | {} | {} | {rss} |\n",
+                c.case.label(),
+                cpu(c.server_cpu_us_per_request),
+                cpu(c.generator_cpu_us_per_request),
             ));
         }
         out.push_str(&format!(
@@ -912,6 +982,8 @@ mod tests {
             steps: vec![],
             half_rate: None,
             peak_rss_after_bytes: None,
+            server_cpu_us_per_request: None,
+            generator_cpu_us_per_request: None,
         }
     }
 
@@ -931,6 +1003,7 @@ mod tests {
             },
             cases,
             baseline_rate: Some(10_000),
+            forward_baseline_rate: None,
             peak_rss_bytes: Some(rss),
             goals: vec![],
         }

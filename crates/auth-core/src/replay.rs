@@ -9,7 +9,7 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::time::UnixTime;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -237,13 +237,39 @@ impl ReplayObligation {
 /// A bounded in-memory set of seen keys, each remembered until its expiry, with an optional
 /// quota per credential (the key's [`ReplayKey::scope`]) so that one partner filling the
 /// cache cannot make every other partner's requests fail. Wrap it in a `Mutex` to share it.
+///
+/// Compact, because a busy service must remember every signed request of the replay window
+/// (10,000 requests per second for 305 s is three million keys): a key is kept as the first 8
+/// bytes of its SHA-256 (about 30 bytes per entry with the expiry index, instead of two
+/// copies of the text). Two different keys with the same fingerprint make the second look
+/// replayed: a refusal, never an acceptance, with a chance of about n / 2^64 per request.
+/// Expiries are rounded up to whole seconds, so an entry may outlive its expiry by under a
+/// second and is never forgotten early.
 #[derive(Debug)]
 pub struct ReplayCache {
     capacity: usize,
     scope_quota: usize,
-    expiry_of: HashMap<String, (UnixTime, usize)>,
-    by_expiry: BTreeSet<(UnixTime, String)>,
-    per_scope: HashMap<String, usize>,
+    /// Fingerprints of live keys.
+    live: HashSet<u64>,
+    /// Expiry (whole seconds, rounded up) -> (fingerprint, scope fingerprint or [`NO_SCOPE`]).
+    by_expiry: BTreeMap<u64, Vec<(u64, u64)>>,
+    /// Live entries per scope fingerprint.
+    per_scope: HashMap<u64, usize>,
+}
+
+/// The scope of a key without a credential scope (scope fingerprints have their low bit set).
+const NO_SCOPE: u64 = 0;
+
+/// The first 8 bytes of the SHA-256 of `text`.
+fn fingerprint(text: &str) -> u64 {
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_ref()[..8]);
+    u64::from_le_bytes(first)
+}
+
+fn scope_fingerprint(scope: &str) -> u64 {
+    fingerprint(scope) | 1
 }
 
 impl ReplayCache {
@@ -252,8 +278,8 @@ impl ReplayCache {
         Self {
             capacity,
             scope_quota: capacity,
-            expiry_of: HashMap::new(),
-            by_expiry: BTreeSet::new(),
+            live: HashSet::new(),
+            by_expiry: BTreeMap::new(),
             per_scope: HashMap::new(),
         }
     }
@@ -267,33 +293,37 @@ impl ReplayCache {
 
     /// Live entries (after the last purge).
     pub fn len(&self) -> usize {
-        self.expiry_of.len()
+        self.live.len()
     }
 
     /// Whether the cache holds no entries.
     pub fn is_empty(&self) -> bool {
-        self.expiry_of.is_empty()
+        self.live.is_empty()
     }
 
     /// Live entries of one credential scope.
     pub fn scope_len(&self, scope: &str) -> usize {
-        self.per_scope.get(scope).copied().unwrap_or(0)
+        self.per_scope
+            .get(&scope_fingerprint(scope))
+            .copied()
+            .unwrap_or(0)
     }
 
-    /// Forgets every entry whose expiry is at or before `now`.
+    /// Forgets every entry whose (rounded-up) expiry is at or before `now`.
     pub fn purge(&mut self, now: UnixTime) {
-        while let Some((t, _)) = self.by_expiry.first() {
-            if *t > now {
+        let now_ms = now.as_millis();
+        while let Some(entry) = self.by_expiry.first_entry() {
+            if entry.key().saturating_mul(1000) > now_ms {
                 break;
             }
-            if let Some((_, k)) = self.by_expiry.pop_first()
-                && let Some((_, scope_len)) = self.expiry_of.remove(&k)
-            {
-                let scope = &k[..scope_len];
-                if let Some(n) = self.per_scope.get_mut(scope) {
+            for (fp, scope) in entry.remove() {
+                self.live.remove(&fp);
+                if scope != NO_SCOPE
+                    && let Some(n) = self.per_scope.get_mut(&scope)
+                {
                     *n -= 1;
                     if *n == 0 {
-                        self.per_scope.remove(scope);
+                        self.per_scope.remove(&scope);
                     }
                 }
             }
@@ -304,7 +334,12 @@ impl ReplayCache {
     /// [`ErrorCode::Replayed`]; a credential over its quota is [`ErrorCode::RateLimited`];
     /// a full cache is [`ErrorCode::Unavailable`]. Nothing is forgotten early.
     pub fn record(&mut self, key: &ReplayKey, now: UnixTime, retention: Duration) -> Result<()> {
-        self.insert(key.as_str(), key.scope().len(), now, retention)
+        self.insert(
+            fingerprint(key.as_str()),
+            scope_fingerprint(key.scope()),
+            now,
+            retention,
+        )
     }
 
     /// Records a plain string key (no credential scope: only the capacity bounds it).
@@ -314,41 +349,38 @@ impl ReplayCache {
         now: UnixTime,
         retention: Duration,
     ) -> Result<()> {
-        self.insert(key, 0, now, retention)
+        self.insert(fingerprint(key), NO_SCOPE, now, retention)
     }
 
-    fn insert(
-        &mut self,
-        key: &str,
-        scope_len: usize,
-        now: UnixTime,
-        retention: Duration,
-    ) -> Result<()> {
+    fn insert(&mut self, fp: u64, scope: u64, now: UnixTime, retention: Duration) -> Result<()> {
         self.purge(now);
-        if self.expiry_of.contains_key(key) {
+        if self.live.contains(&fp) {
             return Err(Error::new(
                 ErrorCode::Replayed,
                 "this request was already received; sign a new one",
             ));
         }
-        let scope = key.get(..scope_len).unwrap_or("");
-        if scope_len > 0 && self.scope_len(scope) >= self.scope_quota {
+        let scope_len = self.per_scope.get(&scope).copied().unwrap_or(0);
+        if scope != NO_SCOPE && scope_len >= self.scope_quota {
             return Err(Error::new(
                 ErrorCode::RateLimited,
                 "too many signed requests from this credential in the replay window; slow down",
             ));
         }
-        if self.expiry_of.len() >= self.capacity {
+        if self.live.len() >= self.capacity {
             return Err(Error::new(
                 ErrorCode::Unavailable,
                 "the replay cache is full; try again shortly",
             ));
         }
-        let expiry = now.saturating_add(retention);
-        self.expiry_of.insert(key.to_owned(), (expiry, scope_len));
-        self.by_expiry.insert((expiry, key.to_owned()));
-        if scope_len > 0 {
-            *self.per_scope.entry(scope.to_owned()).or_insert(0) += 1;
+        let expiry_secs = now.saturating_add(retention).as_millis().div_ceil(1000);
+        self.live.insert(fp);
+        self.by_expiry
+            .entry(expiry_secs)
+            .or_default()
+            .push((fp, scope));
+        if scope != NO_SCOPE {
+            *self.per_scope.entry(scope).or_insert(0) += 1;
         }
         Ok(())
     }
@@ -482,6 +514,47 @@ mod tests {
         c.check_and_insert("a", later, ttl).unwrap();
         c.check_and_insert("c", later, ttl).unwrap();
         assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn expiries_round_up_to_whole_seconds_never_down() {
+        let mut c = ReplayCache::new(4);
+        let ttl = Duration::from_millis(1_500);
+        c.check_and_insert("a", T0, ttl).unwrap();
+        // Past the exact expiry (T0 + 1.5 s) but before the rounded one (T0 + 2 s): kept.
+        let just_after = T0.saturating_add(Duration::from_millis(1_999));
+        assert_eq!(
+            c.check_and_insert("a", just_after, ttl).unwrap_err().code(),
+            ErrorCode::Replayed
+        );
+        c.purge(T0.saturating_add(Duration::from_secs(2)));
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn quota_counts_follow_purges_per_scope() {
+        let mut c = ReplayCache::new(10).with_scope_quota(2);
+        let key = |id: &str, n: &str| ReplayKey::new(&cref(id), ReplayKind::Nonce, n).unwrap();
+        c.record(&key("a", "1"), T0, Duration::from_secs(5))
+            .unwrap();
+        c.record(&key("a", "2"), T0, Duration::from_secs(10))
+            .unwrap();
+        c.record(&key("b", "1"), T0, Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(c.scope_len(key("a", "1").scope()), 2);
+        c.purge(T0.saturating_add(Duration::from_secs(5)));
+        assert_eq!(c.scope_len(key("a", "1").scope()), 1);
+        assert_eq!(c.scope_len(key("b", "1").scope()), 0);
+        assert_eq!(c.len(), 1);
+        // "a" has room again; "a:2" is still remembered.
+        c.record(&key("a", "3"), T0, Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(
+            c.record(&key("a", "2"), T0, Duration::from_secs(5))
+                .unwrap_err()
+                .code(),
+            ErrorCode::Replayed
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! A caching [`KeyResolver`]: answers (including "not registered") are kept for a TTL in one
-//! map bounded by size with least-recently-used eviction, keyed by the same
+//! map bounded by size with CLOCK (second-chance) eviction, keyed by the same
 //! [`CredentialRef`] that invalidates them. A generation counter makes invalidation safe
 //! against lookups in flight: an answer fetched while any invalidation happened is returned
 //! to its caller but never written back, so a revoked key is not served from the cache.
@@ -7,7 +7,7 @@
 use super::resolver::{KeyResolver, Lookup};
 use crate::BoxFuture;
 use auth_core::credential::{Credential, CredentialRef};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,88 +18,101 @@ pub const DEFAULT_CACHE_ENTRIES: usize = 10_000;
 struct Entry {
     fetched: Instant,
     value: Option<Arc<Credential>>,
-    used: u64,
+    /// Set by every hit, cleared when the eviction hand passes (CLOCK's second chance).
+    referenced: bool,
 }
 
-/// A map bounded by `capacity` that evicts the least recently used entry.
+/// A map bounded by `capacity` that evicts with the CLOCK algorithm: an approximation of
+/// least-recently-used in which a hit only sets a flag (no reordering, no allocation), and
+/// eviction walks the ring of keys in insertion order, sparing each recently used one once.
 struct Lru {
     capacity: usize,
-    tick: u64,
     entries: HashMap<CredentialRef, Entry>,
-    by_use: BTreeMap<u64, CredentialRef>,
+    /// Every key of `entries` once, in the order the hand visits them; keys removed from
+    /// `entries` are skipped (and dropped) when the hand reaches them.
+    ring: VecDeque<CredentialRef>,
 }
 
 impl Lru {
     fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
-            tick: 0,
             entries: HashMap::new(),
-            by_use: BTreeMap::new(),
+            ring: VecDeque::new(),
         }
-    }
-
-    fn next_tick(&mut self) -> u64 {
-        self.tick += 1;
-        self.tick
     }
 
     fn get(&mut self, key: &CredentialRef, ttl: Duration) -> Option<Option<Arc<Credential>>> {
-        let tick = self.next_tick();
         let entry = self.entries.get_mut(key)?;
         if entry.fetched.elapsed() >= ttl {
-            let used = entry.used;
             self.entries.remove(key);
-            self.by_use.remove(&used);
             return None;
         }
-        self.by_use.remove(&entry.used);
-        entry.used = tick;
-        self.by_use.insert(tick, key.clone());
+        entry.referenced = true;
         Some(entry.value.clone())
     }
 
     fn put(&mut self, key: CredentialRef, value: Option<Arc<Credential>>) {
-        let tick = self.next_tick();
-        if let Some(old) = self.entries.remove(&key) {
-            self.by_use.remove(&old.used);
+        let entry = Entry {
+            fetched: Instant::now(),
+            value,
+            referenced: false,
+        };
+        if let Some(slot) = self.entries.get_mut(&key) {
+            *slot = entry;
+            return;
         }
         while self.entries.len() >= self.capacity {
-            let Some((_, oldest)) = self.by_use.pop_first() else {
-                break;
-            };
-            self.entries.remove(&oldest);
+            if !self.evict_one() {
+                // The ring lost track of the map (cannot happen; kept total): rebuild it.
+                self.ring = self.entries.keys().cloned().collect();
+                if self.ring.is_empty() {
+                    break;
+                }
+            }
         }
-        self.by_use.insert(tick, key.clone());
-        self.entries.insert(
-            key,
-            Entry {
-                fetched: Instant::now(),
-                value,
-                used: tick,
-            },
-        );
+        // Removed keys leave stale slots (dropped as the hand passes) and a key put again
+        // after a removal gets a second slot; compact the ring before it outgrows the map.
+        if self.ring.len() >= self.capacity.saturating_mul(2) {
+            let entries = &self.entries;
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            self.ring
+                .retain(|k| entries.contains_key(k) && seen.insert(k.clone()));
+        }
+        self.ring.push_back(key.clone());
+        self.entries.insert(key, entry);
+    }
+
+    /// Evicts the first entry the hand finds unreferenced; false if the ring ran out.
+    fn evict_one(&mut self) -> bool {
+        while let Some(key) = self.ring.pop_front() {
+            match self.entries.get_mut(&key) {
+                None => {}
+                Some(entry) if entry.referenced => {
+                    entry.referenced = false;
+                    self.ring.push_back(key);
+                }
+                Some(_) => {
+                    self.entries.remove(&key);
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Removes `key` and every entry whose answer is the credential `key` names (an alias
     /// such as a JWT key's `clientId` caches the same credential under another reference).
     fn remove(&mut self, key: &CredentialRef) {
-        let stale: Vec<CredentialRef> = self
-            .entries
-            .iter()
-            .filter(|(k, e)| *k == key || e.value.as_ref().is_some_and(|c| c.reference() == *key))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in stale {
-            if let Some(old) = self.entries.remove(&k) {
-                self.by_use.remove(&old.used);
-            }
-        }
+        self.entries.retain(|k, e| {
+            let names_it = k == key || e.value.as_ref().is_some_and(|c| c.reference() == *key);
+            !names_it
+        });
     }
 
     fn clear(&mut self) {
         self.entries.clear();
-        self.by_use.clear();
+        self.ring.clear();
     }
 }
 
@@ -234,5 +247,32 @@ mod tests {
         cache.invalidate(&key);
         cache.resolve(&key).await.unwrap();
         assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 3 });
+    }
+
+    #[test]
+    fn clock_eviction_spares_recently_used_entries_and_stays_bounded() {
+        let r = |i: usize| CredentialRef::parse(Purpose::ApiKey, &format!("k{i}")).unwrap();
+        let ttl = Duration::from_secs(3600);
+        let mut lru = Lru::new(3);
+        for i in 0..3 {
+            lru.put(r(i), None);
+        }
+        // k0 is used; inserting k3 evicts the oldest unused entry, k1.
+        assert!(lru.get(&r(0), ttl).is_some());
+        lru.put(r(3), None);
+        assert!(lru.get(&r(1), ttl).is_none());
+        assert!(lru.get(&r(0), ttl).is_some());
+        assert_eq!(lru.entries.len(), 3);
+        // Removing and re-adding one key many times neither grows the ring past twice the
+        // capacity nor breaks the bound.
+        for _ in 0..100 {
+            lru.remove(&r(0));
+            lru.put(r(0), None);
+        }
+        assert!(lru.ring.len() <= 6, "{}", lru.ring.len());
+        for i in 10..50 {
+            lru.put(r(i), None);
+            assert!(lru.entries.len() <= 3);
+        }
     }
 }
