@@ -111,6 +111,15 @@ pub(crate) enum Command {
     /// Print shell completions.
     Completions(commands::completions::CompletionsArgs),
     // --- server commands (cli-b): request, admin, doctor ---
+    /// Send an HTTP request signed with any scheme and print the response (curl-like).
+    #[command(after_help = commands::request::EXAMPLES)]
+    Request(commands::request::RequestArgs),
+    /// Drive auth-verify's admin API with your admin key (created on first use).
+    #[command(after_help = commands::admin::EXAMPLES)]
+    Admin(commands::admin::AdminArgs),
+    /// Check a partner's setup against a server: clock, key, registration, schemes.
+    #[command(after_help = commands::doctor::EXAMPLES)]
+    Doctor(commands::doctor::DoctorArgs),
 }
 
 /// Runs one command.
@@ -129,6 +138,9 @@ fn dispatch(command: Command, ctx: &Ctx) -> CliResult {
         Command::Audit(cmd) => commands::audit::run(cmd, ctx),
         Command::Completions(args) => commands::completions::run(&args),
         // --- server commands (cli-b) ---
+        Command::Request(args) => commands::request::run(args, ctx),
+        Command::Admin(args) => commands::admin::run(args, ctx),
+        Command::Doctor(args) => commands::doctor::run(args, ctx),
     }
 }
 

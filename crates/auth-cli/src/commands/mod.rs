@@ -13,3 +13,7 @@ pub(crate) mod rfc9421;
 pub(crate) mod smile;
 
 // --- server commands (cli-b): request, admin, doctor ---
+pub(crate) mod admin;
+pub(crate) mod doctor;
+pub(crate) mod profile;
+pub(crate) mod request;

@@ -1,0 +1,714 @@
+//! `authctl request` end to end against the real auth-verify: a real request signed with each
+//! scheme is accepted (the session endpoint for API keys, RFC 9421, Qredo and JWT; Envoy
+//! forward-auth, which judges the request itself, for Smile and Altalix); `-v` shows what
+//! was signed and never a secret; refusals exit 1 and name the likely cause (clock skew from
+//! the server's Date, a wrong key ID, a missing component, a key that does not match), and
+//! `--explain` puts the server's signature base next to authctl's.
+
+mod online;
+
+use online::{Service, User};
+use std::path::PathBuf;
+
+/// A service with partner `acme` and one test credential of every kind.
+struct Setup {
+    svc: Service,
+    user: User,
+    api_key: PathBuf,
+    ed_key: PathBuf,
+    ed_key_id: String,
+    rsa_key: PathBuf,
+    qredo_key: PathBuf,
+    altalix_key_id: String,
+    jwt_secret: PathBuf,
+    smile_key: PathBuf,
+    smile_id: String,
+}
+
+fn setup() -> Setup {
+    let svc = Service::start();
+    let user = User::new();
+    user.admin(&svc, &["bootstrap"]);
+    user.admin(&svc, &["partner", "create", "acme", "--name", "Acme Ltd"]);
+    let p = |n: &str| user.path(n).to_str().unwrap().to_owned();
+    user.admin(
+        &svc,
+        &[
+            "api-key",
+            "issue",
+            "acme",
+            "--name",
+            "backend",
+            "--env",
+            "test",
+            "--scope",
+            "orders:read",
+            "--secret-out",
+            &p("acme.key"),
+        ],
+    );
+    online::openssl_ed25519(&user.path("partner.pem"));
+    let up = user.admin(
+        &svc,
+        &[
+            "key",
+            "upload",
+            "acme",
+            "--public-key",
+            &p("partner.pem"),
+            "--purpose",
+            "http-signature",
+            "--name",
+            "signing",
+            "--env",
+            "test",
+            "--scope",
+            "orders:read",
+        ],
+    );
+    online::openssl_rsa(&user.path("rsa.pem"), false);
+    user.admin(
+        &svc,
+        &[
+            "key",
+            "upload",
+            "acme",
+            "--public-key",
+            &p("rsa.pem"),
+            "--purpose",
+            "qredo",
+            "--name",
+            "qredo",
+            "--env",
+            "test",
+            "--scope",
+            "orders:read",
+            "--secret-out",
+            &p("qredo.key"),
+        ],
+    );
+    let alt = user.admin(
+        &svc,
+        &[
+            "key",
+            "upload",
+            "acme",
+            "--public-key",
+            &p("rsa.pem"),
+            "--purpose",
+            "altalix",
+            "--name",
+            "altalix",
+            "--env",
+            "test",
+        ],
+    );
+    user.admin(
+        &svc,
+        &[
+            "secret",
+            "create",
+            "acme",
+            "--kind",
+            "jwt-hs256",
+            "--client-id",
+            "acme-client",
+            "--name",
+            "jwt",
+            "--env",
+            "test",
+            "--scope",
+            "orders:read",
+            "--secret-out",
+            &p("jwt.secret"),
+        ],
+    );
+    let smile = user.admin(
+        &svc,
+        &[
+            "secret",
+            "create",
+            "acme",
+            "--kind",
+            "smile",
+            "--name",
+            "smile",
+            "--env",
+            "test",
+            "--secret-out",
+            &p("smile.key"),
+        ],
+    );
+    Setup {
+        api_key: user.path("acme.key"),
+        ed_key: user.path("partner.pem"),
+        ed_key_id: up["credential"]["key_id"].as_str().unwrap().to_owned(),
+        rsa_key: user.path("rsa.pem"),
+        qredo_key: user.path("qredo.key"),
+        altalix_key_id: alt["credential"]["key_id"].as_str().unwrap().to_owned(),
+        jwt_secret: user.path("jwt.secret"),
+        smile_key: user.path("smile.key"),
+        smile_id: smile["credential"]["key_id"].as_str().unwrap().to_owned(),
+        svc,
+        user,
+    }
+}
+
+fn at(p: &PathBuf) -> String {
+    format!("@{}", p.display())
+}
+
+fn s(p: &PathBuf) -> String {
+    p.display().to_string()
+}
+
+const SESSION_BODY: &str = r#"{"scopes":["orders:read"]}"#;
+
+#[test]
+fn every_scheme_signs_a_real_request_that_auth_verify_accepts() {
+    let t = setup();
+    let sessions = t.svc.url("/api/auth/sessions");
+    let post = |extra: &[&str]| {
+        let mut args = vec![
+            "request",
+            "-X",
+            "POST",
+            &sessions,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            SESSION_BODY,
+        ];
+        args.extend_from_slice(extra);
+        let run = t.user.run(&args).ok();
+        let body: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert!(
+            body["access_token"].as_str().is_some_and(|t| t.len() > 20),
+            "{}",
+            run.stdout
+        );
+        run
+    };
+    post(&["--scheme", "api-key", "--api-key", &at(&t.api_key)]);
+    post(&[
+        "--scheme",
+        "rfc9421",
+        "--key",
+        &s(&t.ed_key),
+        "--key-id",
+        &t.ed_key_id,
+    ]);
+    post(&[
+        "--scheme",
+        "qredo",
+        "--key",
+        &s(&t.rsa_key),
+        "--api-key",
+        &at(&t.qredo_key),
+    ]);
+    post(&[
+        "--scheme",
+        "jwt",
+        "--client-id",
+        "acme-client",
+        "--secret",
+        &at(&t.jwt_secret),
+    ]);
+    // The API key from the environment.
+    let key = std::fs::read_to_string(&t.api_key).unwrap();
+    let run = t.user.run_with(
+        &[
+            "request",
+            &sessions,
+            "-d",
+            SESSION_BODY,
+            "-H",
+            "content-type: application/json",
+            "--scheme",
+            "api-key",
+        ],
+        |c| {
+            c.env("AUTHCTL_API_KEY", key.trim());
+        },
+    );
+    run.ok();
+
+    // Smile and Altalix through Envoy forward-auth, which judges the request it receives.
+    let envoy = |path: &str| t.svc.url(&format!("/forward-auth/envoy{path}"));
+    let smile = t
+        .user
+        .run(&[
+            "--json",
+            "request",
+            &envoy("/orders"),
+            "--scheme",
+            "smile",
+            "--partner-id",
+            &t.smile_id,
+            "--secret",
+            &at(&t.smile_key),
+        ])
+        .ok()
+        .json();
+    let partner = |j: &serde_json::Value| {
+        j["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0] == "x-auth-partner")
+            .map(|h| h[1].as_str().unwrap().to_owned())
+    };
+    assert_eq!(partner(&smile).as_deref(), Some("acme"), "{smile}");
+    assert_eq!(smile["status"], 200);
+    let order = r#"{"sell_currency":"EUR","buy_currency":"ETH","address":"0x52908400098527886E0F7030069857D2E4169EE7","sell_amount":"100"}"#;
+    let alt = t
+        .user
+        .run(&[
+            "--json",
+            "request",
+            &envoy("/partners/transaction-create"),
+            "--scheme",
+            "altalix",
+            "--key",
+            &s(&t.rsa_key),
+            "--key-id",
+            &t.altalix_key_id,
+            "--partner-id",
+            "acme",
+            "--altalix-order",
+            order,
+        ])
+        .ok()
+        .json();
+    assert_eq!(partner(&alt).as_deref(), Some("acme"), "{alt}");
+    assert!(
+        alt["signed"]
+            .as_str()
+            .unwrap()
+            .contains("\"sell_amount\":\"100\""),
+        "{alt}"
+    );
+}
+
+#[test]
+fn verbose_shows_what_was_signed_and_never_a_secret() {
+    let t = setup();
+    let sessions = t.svc.url("/api/auth/sessions");
+    let run = t
+        .user
+        .run(&[
+            "-v",
+            "request",
+            &sessions,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            SESSION_BODY,
+            "--scheme",
+            "rfc9421",
+            "--key",
+            &s(&t.ed_key),
+            "--key-id",
+            &t.ed_key_id,
+        ])
+        .ok();
+    assert!(run.stderr.contains("> POST "), "{}", run.stderr);
+    assert!(run.stderr.contains("\"@method\": POST"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("\"@path\": /api/auth/sessions"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("\"content-digest\": sha-256=:"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains(&format!("\"@signature-params\": (\"@method\" \"@authority\" \"@path\" \"@query\" \"content-digest\");created=")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("keyid=\"{}\"", t.ed_key_id)),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("< 200"), "{}", run.stderr);
+
+    let key = std::fs::read_to_string(&t.api_key).unwrap();
+    let run = t
+        .user
+        .run(&[
+            "-v",
+            "-i",
+            "request",
+            &sessions,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            SESSION_BODY,
+            "--scheme",
+            "api-key",
+            "--api-key",
+            &at(&t.api_key),
+        ])
+        .ok();
+    assert!(
+        run.stderr.contains("authorization: Bearer [redacted]"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(key.trim()) && !run.stdout.contains(key.trim()));
+    assert!(run.stdout.starts_with("HTTP 200"), "{}", run.stdout);
+
+    let secret = std::fs::read_to_string(&t.jwt_secret).unwrap();
+    let run = t
+        .user
+        .run(&[
+            "-v",
+            "request",
+            &sessions,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            SESSION_BODY,
+            "--scheme",
+            "jwt",
+            "--client-id",
+            "acme-client",
+            "--secret",
+            &at(&t.jwt_secret),
+        ])
+        .ok();
+    assert!(
+        run.stderr.contains("\"clientId\":\"acme-client\""),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(secret.trim()), "the JWT secret leaked");
+    assert!(run.stderr.contains("Bearer [redacted]"), "{}", run.stderr);
+
+    let run = t
+        .user
+        .run(&[
+            "-v",
+            "request",
+            &sessions,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            SESSION_BODY,
+            "--scheme",
+            "qredo",
+            "--key",
+            &s(&t.rsa_key),
+            "--api-key",
+            &at(&t.qredo_key),
+        ])
+        .ok();
+    // Qredo signs timestamp || URL || body.
+    assert!(
+        run.stderr.contains(&format!("{sessions}{SESSION_BODY}")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn refusals_exit_1_and_name_the_most_likely_cause() {
+    let t = setup();
+    let sessions = t.svc.url("/api/auth/sessions");
+    let base = [
+        "request",
+        "-X",
+        "POST",
+        sessions.as_str(),
+        "-H",
+        "content-type: application/json",
+        "-d",
+        SESSION_BODY,
+    ];
+    let with = |extra: &[&str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        t.user.run(&args)
+    };
+    // Clock skew, measured from the server's Date: signing ten minutes in the past.
+    let past = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 600)
+        .to_string();
+    let run = t
+        .user
+        .run(&[
+            "--now",
+            &past,
+            "request",
+            &sessions,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            SESSION_BODY,
+            "--scheme",
+            "rfc9421",
+            "--key",
+            &s(&t.ed_key),
+            "--key-id",
+            &t.ed_key_id,
+        ])
+        .expect_code(1);
+    let line = run.one_line_error().to_owned();
+    assert!(line.contains("clock skew"), "{line}");
+    assert!(line.contains("s behind the server's clock"), "{line}");
+    // The same for Qredo (30 s window), 60 s ahead.
+    let future = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 60)
+        .to_string();
+    let run = t
+        .user
+        .run(&[
+            "--now",
+            &future,
+            "request",
+            &sessions,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            SESSION_BODY,
+            "--scheme",
+            "qredo",
+            "--key",
+            &s(&t.rsa_key),
+            "--api-key",
+            &at(&t.qredo_key),
+        ])
+        .expect_code(1);
+    assert!(
+        run.one_line_error().contains("ahead of the server's clock"),
+        "{}",
+        run.stderr
+    );
+
+    // A wrong key ID: opaque without --explain, named with it.
+    let run = with(&[
+        "--scheme",
+        "rfc9421",
+        "--key",
+        &s(&t.ed_key),
+        "--key-id",
+        "key_doesnotexist",
+    ])
+    .expect_code(1);
+    assert!(run.one_line_error().contains("--explain"), "{}", run.stderr);
+    let run = with(&[
+        "--scheme",
+        "rfc9421",
+        "--key",
+        &s(&t.ed_key),
+        "--key-id",
+        "key_doesnotexist",
+        "--explain",
+    ])
+    .expect_code(1);
+    let line = run.one_line_error().to_owned();
+    assert!(
+        line.contains("wrong key ID") && line.contains("key_doesnotexist"),
+        "{line}\n{}",
+        run.stderr
+    );
+
+    // A component the server requires is not covered (no content-digest over the body).
+    let run = with(&[
+        "--scheme",
+        "rfc9421",
+        "--key",
+        &s(&t.ed_key),
+        "--key-id",
+        &t.ed_key_id,
+        "--component",
+        "@method",
+        "--component",
+        "@authority",
+        "--component",
+        "@path",
+        "--explain",
+    ])
+    .expect_code(1);
+    let line = run.one_line_error().to_owned();
+    assert!(
+        line.contains("not covered") && line.contains("missing_component"),
+        "{line}\n{}",
+        run.stderr
+    );
+
+    // Another key under the registered key ID: the bases agree line by line, the signature does not.
+    let other = t.user.path("other.pem");
+    online::openssl_ed25519(&other);
+    let run = with(&[
+        "--scheme",
+        "rfc9421",
+        "--key",
+        &s(&other),
+        "--key-id",
+        &t.ed_key_id,
+        "--explain",
+    ])
+    .expect_code(1);
+    assert!(
+        run.one_line_error()
+            .contains("the key is not the one registered"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("signature base, authctl's next to the server's"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("  = \"@method\": POST"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("  - "),
+        "the bases should agree: {}",
+        run.stderr
+    );
+
+    // A wrong API key: exit 1.
+    let bad = t.user.path("bad.key");
+    online::write_private(&bad, b"pa_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000\n");
+    with(&["--scheme", "api-key", "--api-key", &at(&bad)]).expect_code(1);
+    // JSON output carries the cause too.
+    let run = t
+        .user
+        .run(&[
+            "--json",
+            "request",
+            &sessions,
+            "-d",
+            SESSION_BODY,
+            "--scheme",
+            "rfc9421",
+            "--key",
+            &s(&t.ed_key),
+            "--key-id",
+            "key_nope",
+        ])
+        .expect_code(1);
+    let j = run.json();
+    assert_eq!(j["status"], 401);
+    assert!(j["likely_cause"].as_str().is_some(), "{j}");
+}
+
+#[test]
+fn bad_inputs_exit_2_and_no_answer_exit_3() {
+    let t = setup();
+    let sessions = t.svc.url("/api/auth/sessions");
+    // A secret as an argument is refused without echoing it.
+    let run = t
+        .user
+        .run(&[
+            "request",
+            &sessions,
+            "--scheme",
+            "api-key",
+            "--api-key",
+            "pa_test_secretvalue",
+        ])
+        .expect_code(2);
+    assert!(
+        run.one_line_error().contains("--api-key @FILE"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("secretvalue"));
+    let run = t
+        .user
+        .run(&[
+            "request",
+            &sessions,
+            "--scheme",
+            "rfc9421",
+            "--key",
+            &s(&t.ed_key),
+        ])
+        .expect_code(2);
+    assert!(run.one_line_error().contains("--key-id"), "{}", run.stderr);
+    let run = t
+        .user
+        .run(&["request", &sessions, "-H", "no-colon"])
+        .expect_code(2);
+    run.one_line_error();
+    let run = t.user.run(&["request", "not a url"]).expect_code(2);
+    run.one_line_error();
+    let run = t
+        .user
+        .run(&[
+            "request",
+            &sessions,
+            "--scheme",
+            "rfc9421",
+            "--key",
+            "/nonexistent.pem",
+            "--key-id",
+            "k",
+        ])
+        .expect_code(2);
+    assert!(
+        run.one_line_error().contains("does not exist"),
+        "{}",
+        run.stderr
+    );
+    let run = t
+        .user
+        .run(&[
+            "request",
+            &sessions,
+            "--scheme",
+            "rfc9421",
+            "--key",
+            &s(&t.ed_key),
+            "--key-id",
+            "k",
+            "--component",
+            "Bad Name",
+        ])
+        .expect_code(2);
+    run.one_line_error();
+    let run = t
+        .user
+        .run(&[
+            "request",
+            &sessions,
+            "--scheme",
+            "qredo",
+            "--key",
+            &s(&t.ed_key),
+            "--api-key",
+            &at(&t.qredo_key),
+        ])
+        .expect_code(2);
+    run.one_line_error();
+    // No server: exit 3; an error status that is not a refusal: exit 3 with the body printed.
+    let port = online::free_port();
+    let run = t
+        .user
+        .run(&["request", &format!("http://127.0.0.1:{port}/x")])
+        .expect_code(3);
+    run.one_line_error();
+    let run = t
+        .user
+        .run(&[
+            "request",
+            &t.svc.url("/no/such/endpoint/here"),
+            "-X",
+            "DELETE",
+        ])
+        .expect_code(3);
+    run.one_line_error();
+}
