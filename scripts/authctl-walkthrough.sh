@@ -42,7 +42,7 @@ smile_id=$("$authctl" --json admin secret create acme --kind smile --name smile 
 # The session endpoint takes API keys, RFC 9421, Qredo and JWT; Envoy's forward-auth endpoint
 # judges the request it receives, so it shows Smile and Altalix too.
 sessions="$base/api/auth/sessions"
-body='{"scopes":["orders:read"]}'
+body="{\"scopes\":[\"orders:read\"],\"expires_at\":\"$(date -u -d '+5 min' +%Y-%m-%dT%H:%M:%SZ)\"}"
 "$authctl" request "$sessions" -d "$body" -H 'content-type: application/json' \
     --scheme api-key --api-key @acme-api.key >/dev/null && echo "accepted: api-key"
 "$authctl" -v request "$sessions" -d "$body" -H 'content-type: application/json' \

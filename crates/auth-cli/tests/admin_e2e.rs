@@ -319,7 +319,7 @@ fn partners_api_keys_keys_and_secrets_through_their_whole_life() {
             q_file.to_str().unwrap(),
         ],
     );
-    assert_eq!(q["credential"]["purpose"], "qredo");
+    assert_eq!(q["credential"]["purpose"], "qredo_key");
     assert!(
         std::fs::read_to_string(&q_file)
             .unwrap()
@@ -389,7 +389,7 @@ fn partners_api_keys_keys_and_secrets_through_their_whole_life() {
             smile_file.to_str().unwrap(),
         ],
     );
-    assert_eq!(smile["credential"]["purpose"], "smile");
+    assert_eq!(smile["credential"]["purpose"], "smile_key");
     let all = admin.admin(&svc, &["credential", "list", "acme"]);
     assert!(all["credentials"].as_array().unwrap().len() >= 5, "{all}");
     let smile_ref = smile["credential"]["reference"].as_str().unwrap();

@@ -162,7 +162,12 @@ fn s(p: &PathBuf) -> String {
     p.display().to_string()
 }
 
-const SESSION_BODY: &str = r#"{"scopes":["orders:read"]}"#;
+/// The session request: the scopes, and an expiry five minutes ahead.
+static SESSION_BODY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let expires = auth_core::UnixTime::from_secs(now + 300).to_rfc3339();
+    format!(r#"{{"scopes":["orders:read"],"expires_at":"{expires}"}}"#)
+});
 
 #[test]
 fn every_scheme_signs_a_real_request_that_auth_verify_accepts() {
@@ -177,7 +182,7 @@ fn every_scheme_signs_a_real_request_that_auth_verify_accepts() {
             "-H",
             "content-type: application/json",
             "-d",
-            SESSION_BODY,
+            SESSION_BODY.as_str(),
         ];
         args.extend_from_slice(extra);
         let run = t.user.run(&args).ok();
@@ -221,7 +226,7 @@ fn every_scheme_signs_a_real_request_that_auth_verify_accepts() {
             "request",
             &sessions,
             "-d",
-            SESSION_BODY,
+            SESSION_BODY.as_str(),
             "-H",
             "content-type: application/json",
             "--scheme",
@@ -303,7 +308,7 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
             "-H",
             "content-type: application/json",
             "-d",
-            SESSION_BODY,
+            SESSION_BODY.as_str(),
             "--scheme",
             "rfc9421",
             "--key",
@@ -337,13 +342,13 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
         .user
         .run(&[
             "-v",
-            "-i",
             "request",
+            "-i",
             &sessions,
             "-H",
             "content-type: application/json",
             "-d",
-            SESSION_BODY,
+            SESSION_BODY.as_str(),
             "--scheme",
             "api-key",
             "--api-key",
@@ -368,7 +373,7 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
             "-H",
             "content-type: application/json",
             "-d",
-            SESSION_BODY,
+            SESSION_BODY.as_str(),
             "--scheme",
             "jwt",
             "--client-id",
@@ -394,7 +399,7 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
             "-H",
             "content-type: application/json",
             "-d",
-            SESSION_BODY,
+            SESSION_BODY.as_str(),
             "--scheme",
             "qredo",
             "--key",
@@ -405,7 +410,7 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
         .ok();
     // Qredo signs timestamp || URL || body.
     assert!(
-        run.stderr.contains(&format!("{sessions}{SESSION_BODY}")),
+        run.stderr.contains(&format!("{sessions}{}", *SESSION_BODY)),
         "{}",
         run.stderr
     );
@@ -423,7 +428,7 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
         "-H",
         "content-type: application/json",
         "-d",
-        SESSION_BODY,
+        SESSION_BODY.as_str(),
     ];
     let with = |extra: &[&str]| {
         let mut args: Vec<&str> = base.to_vec();
@@ -447,7 +452,7 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
             "-H",
             "content-type: application/json",
             "-d",
-            SESSION_BODY,
+            SESSION_BODY.as_str(),
             "--scheme",
             "rfc9421",
             "--key",
@@ -476,7 +481,7 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
             "-H",
             "content-type: application/json",
             "-d",
-            SESSION_BODY,
+            SESSION_BODY.as_str(),
             "--scheme",
             "qredo",
             "--key",
@@ -580,9 +585,17 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
     );
 
     // A wrong API key: exit 1.
+    // A revoked API key: exit 1, and the server does not say why (opaque).
+    let old = t.user.path("old.key");
+    let issued = t.user.admin(&t.svc, &["api-key", "issue", "acme", "--name", "old", "--env", "test", "--secret-out", &s(&old)]);
+    t.user.admin(&t.svc, &["api-key", "revoke", issued["credential"]["reference"].as_str().unwrap()]);
+    let run = with(&["--scheme", "api-key", "--api-key", &at(&old)]).expect_code(1);
+    assert!(run.one_line_error().contains("refused the credential (401)"), "{}", run.stderr);
+    // A damaged API key is a malformed request (400): exit 2, the server's reason shown.
     let bad = t.user.path("bad.key");
     online::write_private(&bad, b"pa_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000\n");
-    with(&["--scheme", "api-key", "--api-key", &at(&bad)]).expect_code(1);
+    let run = with(&["--scheme", "api-key", "--api-key", &at(&bad)]).expect_code(2);
+    assert!(run.one_line_error().contains("damaged"), "{}", run.stderr);
     // JSON output carries the cause too.
     let run = t
         .user
@@ -591,7 +604,7 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
             "request",
             &sessions,
             "-d",
-            SESSION_BODY,
+            SESSION_BODY.as_str(),
             "--scheme",
             "rfc9421",
             "--key",

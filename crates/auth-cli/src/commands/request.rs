@@ -47,7 +47,8 @@ Examples:
   authctl request ... --explain      # on a refusal, ask auth-verify's /v1/verify why
 
 Exit status: 0 for a 2xx or 3xx answer, 1 when the server refused the credential (401, 403),
-3 for any other error status or no answer, 2 for bad flags or inputs.
+2 for bad flags or inputs and for a request the server calls malformed (400, 413, 422),
+3 for any other error status or no answer.
 Secrets (--api-key, --secret) come from @FILE, env:NAME or - (stdin), never from the argument.";
 
 /// How the request is authenticated.
@@ -1075,9 +1076,21 @@ pub(crate) fn run(args: RequestArgs, ctx: &Ctx) -> CliResult {
         ));
     }
     if code >= 400 {
+        let detail = body_json["detail"]
+            .as_str()
+            .or_else(|| body_json["error"]["message"].as_str())
+            .or_else(|| body_json["message"].as_str())
+            .unwrap_or("see the response body");
+        // 400, 413, 422: the request authctl was asked to send is what is wrong.
+        if matches!(code, 400 | 413 | 422) {
+            return Err(CliError::input(
+                format!("the server refused the request as malformed ({status}): {detail}"),
+                "fix the request (body, headers, credential format) as the server says",
+            ));
+        }
         return Err(CliError::server(
-            format!("the server answered {status}"),
-            "see the response body above",
+            format!("the server answered {status}: {detail}"),
+            "see the response body; check the URL and method",
         ));
     }
     Ok(())

@@ -40,6 +40,14 @@ pub fn auth_verify_bin() -> &'static Path {
         let target_dir = profile_dir.parent().unwrap();
         let profile = profile_dir.file_name().unwrap().to_str().unwrap();
         let mut cmd = Command::new(env!("CARGO"));
+        // The variables cargo set for this test (CARGO_PKG_*, CARGO_MANIFEST_DIR, ...) would
+        // make build scripts that watch them rebuild, here and again in the next cargo test.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("CARGO_") && name != "CARGO_HOME" {
+                cmd.env_remove(&*name);
+            }
+        }
         cmd.args([
             "build",
             "--quiet",
