@@ -21,10 +21,14 @@ pub(crate) enum EnvArg {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ApikeyCommand {
     /// Generate a new API key (shown once) with its storage digest.
-    #[command(after_help = "Examples:\n  authctl apikey generate --env test\n  authctl apikey generate --env live --prefix acme --json")]
+    #[command(
+        after_help = "Examples:\n  authctl apikey generate --env test\n  authctl apikey generate --env live --prefix acme --json"
+    )]
     Generate(GenerateArgs),
     /// Check a key's format and checksum (catches typos and truncation, no lookup).
-    #[command(after_help = "Examples:\n  authctl apikey check @key.txt\n  authctl apikey check env:PA_API_KEY\n  pbpaste | authctl apikey check -")]
+    #[command(
+        after_help = "Examples:\n  authctl apikey check @key.txt\n  authctl apikey check env:PA_API_KEY\n  pbpaste | authctl apikey check -"
+    )]
     Check(KeyArgs),
     /// Print the storage digest of a key (SHA-256 hex, what the server stores).
     #[command(after_help = "Example:\n  authctl apikey digest env:PA_API_KEY")]
@@ -53,7 +57,13 @@ pub(crate) struct KeyArgs {
 }
 
 fn prefix(text: &str) -> CliResult<KeyPrefix> {
-    KeyPrefix::new(text).map_err(|e| CliError::core_input("--prefix", &e, "pass 2 to 12 lowercase letters or digits, e.g. --prefix pa"))
+    KeyPrefix::new(text).map_err(|e| {
+        CliError::core_input(
+            "--prefix",
+            &e,
+            "pass 2 to 12 lowercase letters or digits, e.g. --prefix pa",
+        )
+    })
 }
 
 /// Runs an `apikey` subcommand.
@@ -70,21 +80,28 @@ fn generate(args: &GenerateArgs, ctx: &Ctx) -> CliResult {
         EnvArg::Live => Environment::Live,
         EnvArg::Test => Environment::Test,
     };
-    let key = apikey::generate(&prefix(&args.prefix)?, env, ctx.rng())
-        .map_err(|e| CliError::input(format!("cannot generate a key: {}", e.message()), "try again"))?;
+    let key = apikey::generate(&prefix(&args.prefix)?, env, ctx.rng()).map_err(|e| {
+        CliError::input(
+            format!("cannot generate a key: {}", e.message()),
+            "try again",
+        )
+    })?;
     ctx.out.report(
         &Report::new("apikey.generate")
             .shown("api_key", key.expose())
             .shown("environment", env.as_str())
             .shown("digest", key.digest().to_hex())
             .shown("hint", key.hint())
-            .styled(Style::Warn, "this key is shown once: store it now; the server keeps only the digest"),
+            .styled(
+                Style::Warn,
+                "this key is shown once: store it now; the server keeps only the digest",
+            ),
     );
     Ok(())
 }
 
 fn check(args: &KeyArgs, ctx: &Ctx) -> CliResult {
-    let text = input::read_secret_text("the API key", &args.key)?;
+    let text = input::read_secret_text("API_KEY", &args.key)?;
     let ours = prefix(&args.prefix)?;
     match apikey::parse(text.trim(), &ours) {
         Ok(PresentedKey::Issued { env, .. }) => {
@@ -118,12 +135,21 @@ fn check(args: &KeyArgs, ctx: &Ctx) -> CliResult {
 }
 
 fn digest(args: &KeyArgs, ctx: &Ctx) -> CliResult {
-    let text = input::read_secret_text("the API key", &args.key)?;
+    let text = input::read_secret_text("API_KEY", &args.key)?;
     let ours = prefix(&args.prefix)?;
     let presented = apikey::parse(text.trim(), &ours).map_err(|e| {
-        CliError::core_input("the API key is not valid", &e, "check it with 'authctl apikey check' and copy the whole key again")
+        CliError::core_input(
+            "the API key is not valid",
+            &e,
+            "check it with 'authctl apikey check' and copy the whole key again",
+        )
     })?;
     let hex = presented.digest().to_hex();
-    ctx.out.report(&Report::new("apikey.digest").field("digest", hex.clone()).field("algorithm", "sha-256").line(hex));
+    ctx.out.report(
+        &Report::new("apikey.digest")
+            .field("digest", hex.clone())
+            .field("algorithm", "sha-256")
+            .line(hex),
+    );
     Ok(())
 }

@@ -11,9 +11,20 @@ use std::io::Write;
 use std::time::Duration;
 
 /// Loads a private key file and binds it to `alg`, with a message naming the mismatch.
-pub(crate) fn signing_key(ctx: &Ctx, key_arg: &str, alg: SignatureAlgorithm) -> CliResult<SigningKey> {
+pub(crate) fn signing_key(
+    ctx: &Ctx,
+    key_arg: &str,
+    alg: SignatureAlgorithm,
+) -> CliResult<SigningKey> {
     let loaded = input::load_private_key(key_arg, ctx.key_permissions)?;
-    ctx.out.verbose(1, format!("private key from {} ({:?})", loaded.origin, loaded.key.key_type()));
+    ctx.out.verbose(
+        1,
+        format!(
+            "private key from {} ({:?})",
+            loaded.origin,
+            loaded.key.key_type()
+        ),
+    );
     SigningKey::new(&loaded.key, alg, ctx.rng()).map_err(|e| {
         CliError::core_input(
             &format!("{} cannot sign with {alg:?}", loaded.origin),
@@ -24,7 +35,11 @@ pub(crate) fn signing_key(ctx: &Ctx, key_arg: &str, alg: SignatureAlgorithm) -> 
 }
 
 /// Loads a public key (or a private key's public half) and binds it to `alg`.
-pub(crate) fn verifying_key(ctx: &Ctx, key_arg: &str, alg: SignatureAlgorithm) -> CliResult<VerifyingKey> {
+pub(crate) fn verifying_key(
+    ctx: &Ctx,
+    key_arg: &str,
+    alg: SignatureAlgorithm,
+) -> CliResult<VerifyingKey> {
     let public = input::load_public_key(key_arg, ctx.key_permissions)?;
     VerifyingKey::new(&public, alg).map_err(|e| {
         CliError::core_input(
@@ -57,11 +72,17 @@ pub(crate) fn headers(args: &[String]) -> CliResult<Vec<(String, String)>> {
     args.iter()
         .map(|h| {
             let (name, value) = h.split_once(':').ok_or_else(|| {
-                CliError::usage(format!("header '{h}' has no ':'"), "write headers as -H 'Name: value'")
+                CliError::usage(
+                    format!("header '{h}' has no ':'"),
+                    "write headers as -H 'Name: value'",
+                )
             })?;
             let name = name.trim();
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(CliError::usage(format!("header name '{name}' is not valid"), "write headers as -H 'Name: value'"));
+                return Err(CliError::usage(
+                    format!("header name '{name}' is not valid"),
+                    "write headers as -H 'Name: value'",
+                ));
             }
             Ok((name.to_ascii_lowercase(), value.trim().to_owned()))
         })
@@ -86,7 +107,10 @@ pub(crate) fn duration(text: &str) -> CliResult<Duration> {
 }
 
 fn bad_duration(text: &str) -> CliError {
-    CliError::usage(format!("'{text}' is not a duration"), "write e.g. 30s, 5m, 2h or 7d")
+    CliError::usage(
+        format!("'{text}' is not a duration"),
+        "write e.g. 30s, 5m, 2h or 7d",
+    )
 }
 
 /// Prints a result. With `--print-signature-base`, human output is exactly the signed bytes
@@ -98,7 +122,10 @@ pub(crate) fn finish(ctx: &Ctx, report: Report, base: Option<&[u8]>) -> CliResul
         return Ok(());
     };
     if ctx.out.is_json() {
-        let mut report = report.field("signature_base_b64", base64::engine::general_purpose::STANDARD.encode(base));
+        let mut report = report.field(
+            "signature_base_b64",
+            base64::engine::general_purpose::STANDARD.encode(base),
+        );
         if let Ok(text) = std::str::from_utf8(base) {
             report = report.field("signature_base", text);
         }
@@ -107,9 +134,10 @@ pub(crate) fn finish(ctx: &Ctx, report: Report, base: Option<&[u8]>) -> CliResul
     }
     let mut out = std::io::stdout().lock();
     match out.write_all(base).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(CliError::input(format!("cannot write to stdout: {e}"), "check the pipe"))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::input(
+            format!("cannot write to stdout: {e}"),
+            "check the pipe",
+        )),
         _ => Ok(()),
     }
 }

@@ -7,7 +7,9 @@ use crate::error::{CliError, CliResult};
 use crate::input;
 use crate::output::{Report, Style};
 use auth_core::keys::KeyType;
-use auth_core::scheme::jwt::{Algorithm, Audience, Claims, IatRule, JwtKey, JwtPolicy, JwtSigner, JwtVerifier};
+use auth_core::scheme::jwt::{
+    Algorithm, Audience, Claims, IatRule, JwtKey, JwtPolicy, JwtSigner, JwtVerifier,
+};
 use base64::Engine as _;
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
@@ -16,10 +18,14 @@ use serde_json::{Map, Value};
 #[derive(Debug, Subcommand)]
 pub(crate) enum JwtCommand {
     /// Mint a JWT (HS256 with a shared secret, or RS/PS/ES256/EdDSA with a private key).
-    #[command(after_help = "Examples:\n  authctl jwt mint --secret @client.secret --client-id acme      # seed profile, 15 min\n  authctl jwt mint --key partner.pem --alg PS256 --kid k1 --client-id acme --ttl 5m\n  authctl jwt mint --secret env:JWT_SECRET --client-id acme --claim scope=rates --claim n=3")]
+    #[command(
+        after_help = "Examples:\n  authctl jwt mint --secret @client.secret --client-id acme      # seed profile, 15 min\n  authctl jwt mint --key partner.pem --alg PS256 --kid k1 --client-id acme --ttl 5m\n  authctl jwt mint --secret env:JWT_SECRET --client-id acme --claim scope=rates --claim n=3"
+    )]
     Mint(MintArgs),
     /// Verify a JWT with the library's strict checks (alg bound to the key, exp, lifetime, ...).
-    #[command(after_help = "Examples:\n  authctl jwt verify @token.txt --secret @client.secret\n  echo \"$TOKEN\" | authctl jwt verify - --key partner.pub.pem --alg RS256 --client-id acme")]
+    #[command(
+        after_help = "Examples:\n  authctl jwt verify @token.txt --secret @client.secret\n  echo \"$TOKEN\" | authctl jwt verify - --key partner.pub.pem --alg RS256 --client-id acme"
+    )]
     Verify(VerifyArgs),
     /// Decode a JWT WITHOUT verifying it (every line says so).
     #[command(after_help = "Example:\n  authctl jwt inspect @token.txt")]
@@ -152,17 +158,27 @@ fn mint(args: &MintArgs, ctx: &Ctx) -> CliResult {
         (_, Some(secret)) => {
             let alg = requested.unwrap_or(Algorithm::HS256);
             let secret = common::hmac_secret("--secret", secret)?;
-            JwtSigner::hmac(&secret, alg)
-                .map_err(|e| CliError::core_input("cannot mint", &e, "with --secret use HS256, HS384 or HS512"))?
+            JwtSigner::hmac(&secret, alg).map_err(|e| {
+                CliError::core_input("cannot mint", &e, "with --secret use HS256, HS384 or HS512")
+            })?
         }
         (Some(key), None) => {
             let loaded = input::load_private_key(key, ctx.key_permissions)?;
             let alg = requested.unwrap_or_else(|| default_alg(loaded.key.key_type()));
             JwtSigner::new(&loaded.key, alg, ctx.rng()).map_err(|e| {
-                CliError::core_input(&format!("{} cannot sign {}", loaded.origin, alg.name()), &e, "pick --alg for the key's type")
+                CliError::core_input(
+                    &format!("{} cannot sign {}", loaded.origin, alg.name()),
+                    &e,
+                    "pick --alg for the key's type",
+                )
             })?
         }
-        (None, None) => return Err(CliError::usage("a key is required", "pass --key PATH or --secret @FILE")),
+        (None, None) => {
+            return Err(CliError::usage(
+                "a key is required",
+                "pass --key PATH or --secret @FILE",
+            ));
+        }
     };
     let signer = match &args.kid {
         Some(kid) => signer.with_kid(kid.clone()),
@@ -172,9 +188,12 @@ fn mint(args: &MintArgs, ctx: &Ctx) -> CliResult {
     let ttl = common::duration(&args.ttl)?.as_secs();
     let mut custom = Map::new();
     for c in &args.claim {
-        let (name, value) = c
-            .split_once('=')
-            .ok_or_else(|| CliError::usage(format!("--claim '{c}' has no '='"), "write --claim NAME=VALUE"))?;
+        let (name, value) = c.split_once('=').ok_or_else(|| {
+            CliError::usage(
+                format!("--claim '{c}' has no '='"),
+                "write --claim NAME=VALUE",
+            )
+        })?;
         custom.insert(name.to_owned(), claim_value(value));
     }
     let claims = Claims {
@@ -196,32 +215,59 @@ fn mint(args: &MintArgs, ctx: &Ctx) -> CliResult {
         .sign(&claims, ctx.rng())
         .map_err(|e| CliError::core_input("cannot mint the token", &e, "check the claims"))?;
     let signing_input = token.rsplit_once('.').map_or("", |(input, _)| input);
-    ctx.out.verbose(1, format!("minted {} token, exp {}", signer.algorithm().name(), claims.exp));
+    ctx.out.verbose(
+        1,
+        format!(
+            "minted {} token, exp {}",
+            signer.algorithm().name(),
+            claims.exp
+        ),
+    );
     let report = Report::new("jwt.mint")
         .field("token", token.clone())
         .field("alg", signer.algorithm().name())
         .field("exp", claims.exp)
         .line(token.clone());
-    common::finish(ctx, report, args.print_signature_base.then_some(signing_input.as_bytes()))
+    common::finish(
+        ctx,
+        report,
+        args.print_signature_base
+            .then_some(signing_input.as_bytes()),
+    )
 }
 
 fn verify(args: &VerifyArgs, ctx: &Ctx) -> CliResult {
-    let token = input::read_secret_text("the token", &args.token)?;
+    let token = input::read_secret_text("TOKEN", &args.token)?;
     let token = token.trim();
     let requested = args.alg.as_deref().map(parse_alg).transpose()?;
     let key = match (&args.source.key, &args.source.secret) {
         (_, Some(secret)) => {
             let alg = requested.unwrap_or(Algorithm::HS256);
-            JwtKey::hmac(&common::hmac_secret("--secret", secret)?, alg)
-                .map_err(|e| CliError::core_input("cannot verify", &e, "with --secret use HS256, HS384 or HS512"))?
+            JwtKey::hmac(&common::hmac_secret("--secret", secret)?, alg).map_err(|e| {
+                CliError::core_input(
+                    "cannot verify",
+                    &e,
+                    "with --secret use HS256, HS384 or HS512",
+                )
+            })?
         }
         (Some(key), None) => {
             let public = input::load_public_key(key, ctx.key_permissions)?;
             let alg = requested.unwrap_or_else(|| default_alg(public.key_type()));
-            JwtKey::public(&public, alg)
-                .map_err(|e| CliError::core_input(&format!("{key} cannot verify {}", alg.name()), &e, "pick --alg for the key's type"))?
+            JwtKey::public(&public, alg).map_err(|e| {
+                CliError::core_input(
+                    &format!("{key} cannot verify {}", alg.name()),
+                    &e,
+                    "pick --alg for the key's type",
+                )
+            })?
         }
-        (None, None) => return Err(CliError::usage("a key is required", "pass --key PATH or --secret @FILE")),
+        (None, None) => {
+            return Err(CliError::usage(
+                "a key is required",
+                "pass --key PATH or --secret @FILE",
+            ));
+        }
     };
     let key = match &args.kid {
         Some(kid) => key.with_kid(kid.clone()),
@@ -231,9 +277,13 @@ fn verify(args: &VerifyArgs, ctx: &Ctx) -> CliResult {
         Some(client) => key.for_client(client.clone()),
         None => key,
     };
-    let mut policy = JwtPolicy::new(if args.iat_optional { IatRule::Optional } else { IatRule::Required })
-        .with_leeway(common::duration(&args.leeway)?)
-        .with_max_lifetime(common::duration(&args.max_lifetime)?);
+    let mut policy = JwtPolicy::new(if args.iat_optional {
+        IatRule::Optional
+    } else {
+        IatRule::Required
+    })
+    .with_leeway(common::duration(&args.leeway)?)
+    .with_max_lifetime(common::duration(&args.max_lifetime)?);
     if !args.aud.is_empty() {
         policy = policy.with_audience(args.aud.clone());
     }
@@ -242,27 +292,44 @@ fn verify(args: &VerifyArgs, ctx: &Ctx) -> CliResult {
     }
     let signing_input = token.rsplit_once('.').map_or("", |(input, _)| input);
     if args.print_signature_base && !ctx.out.is_json() {
-        return common::finish(ctx, Report::new("jwt.verify"), Some(signing_input.as_bytes()));
+        return common::finish(
+            ctx,
+            Report::new("jwt.verify"),
+            Some(signing_input.as_bytes()),
+        );
     }
     let verifier = JwtVerifier::new(vec![key], policy)
         .map_err(|e| CliError::core_input("cannot verify", &e, "check the key flags"))?;
     match verifier.verify(token, ctx.now()) {
         Ok(verified) => {
-            let claims: Value = serde_json::from_str(verified.payload_json()).unwrap_or(Value::Null);
+            let claims: Value =
+                serde_json::from_str(verified.payload_json()).unwrap_or(Value::Null);
             let report = Report::new("jwt.verify")
                 .field("valid", true)
                 .field("alg", verified.header().alg.name())
                 .field("claims", claims)
-                .styled(Style::Good, format!("token valid ({})", verified.header().alg.name()))
+                .styled(
+                    Style::Good,
+                    format!("token valid ({})", verified.header().alg.name()),
+                )
                 .line(format!("claims: {}", verified.payload_json()));
-            common::finish(ctx, report, args.print_signature_base.then_some(signing_input.as_bytes()))
+            common::finish(
+                ctx,
+                report,
+                args.print_signature_base
+                    .then_some(signing_input.as_bytes()),
+            )
         }
         Err(e) => Err(CliError::core_verification(
             "token rejected",
             &e,
             match e.code() {
-                auth_core::ErrorCode::TokenExpired => "mint a new token (or pass --now to check it at another time)",
-                _ => "check the key, --alg and the token; 'authctl jwt inspect' shows what it claims",
+                auth_core::ErrorCode::TokenExpired => {
+                    "mint a new token (or pass --now to check it at another time)"
+                }
+                _ => {
+                    "check the key, --alg and the token; 'authctl jwt inspect' shows what it claims"
+                }
             },
         )),
     }
@@ -272,17 +339,29 @@ fn verify(args: &VerifyArgs, ctx: &Ctx) -> CliResult {
 fn decode_part(part: &str, what: &str) -> CliResult<Value> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(part.trim_end_matches('='))
-        .map_err(|_| CliError::input(format!("the token's {what} is not Base64url"), "pass a compact JWT header.payload.signature"))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| CliError::input(format!("the token's {what} is not JSON"), "pass a compact JWT header.payload.signature"))
+        .map_err(|_| {
+            CliError::input(
+                format!("the token's {what} is not Base64url"),
+                "pass a compact JWT header.payload.signature",
+            )
+        })?;
+    serde_json::from_slice(&bytes).map_err(|_| {
+        CliError::input(
+            format!("the token's {what} is not JSON"),
+            "pass a compact JWT header.payload.signature",
+        )
+    })
 }
 
 fn inspect(args: &InspectArgs, ctx: &Ctx) -> CliResult {
-    let token = input::read_secret_text("the token", &args.token)?;
+    let token = input::read_secret_text("TOKEN", &args.token)?;
     let parts: Vec<&str> = token.trim().split('.').collect();
     let [header, payload, signature] = parts.as_slice() else {
         return Err(CliError::input(
-            format!("a compact JWT has 3 dot-separated parts, this has {}", parts.len()),
+            format!(
+                "a compact JWT has 3 dot-separated parts, this has {}",
+                parts.len()
+            ),
             "pass the whole token header.payload.signature",
         ));
     };
@@ -291,16 +370,24 @@ fn inspect(args: &InspectArgs, ctx: &Ctx) -> CliResult {
     let warn = "UNVERIFIED";
     let mut report = Report::new("jwt.inspect")
         .field("verified", false)
-        .field("warning", "decoded without verifying the signature or any claim; do not trust these values")
+        .field(
+            "warning",
+            "decoded without verifying the signature or any claim; do not trust these values",
+        )
         .field("header", header.clone())
         .field("payload", payload.clone())
         .field("signature_bytes", signature.len() * 3 / 4);
-    report = report.styled(Style::Warn, format!("{warn}: decoded only, signature and claims NOT checked"));
+    report = report.styled(
+        Style::Warn,
+        format!("{warn}: decoded only, signature and claims NOT checked"),
+    );
     report = report.line(format!("{warn} header: {header}"));
     if let Value::Object(map) = &payload {
         for (k, v) in map {
             let when = match (k.as_str(), v.as_u64()) {
-                ("exp" | "iat" | "nbf", Some(secs)) => format!("  ({})", auth_core::UnixTime::from_secs(secs).to_rfc3339()),
+                ("exp" | "iat" | "nbf", Some(secs)) => {
+                    format!("  ({})", auth_core::UnixTime::from_secs(secs).to_rfc3339())
+                }
                 _ => String::new(),
             };
             report = report.line(format!("{warn} claim {k}: {v}{when}"));

@@ -113,7 +113,9 @@ pub(crate) struct PubkeyArgs {
 
 /// Arguments of `fingerprint`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  authctl fingerprint partner.pem     # the same for the private and the public key")]
+#[command(
+    after_help = "Example:\n  authctl fingerprint partner.pem     # the same for the private and the public key"
+)]
 pub(crate) struct FingerprintArgs {
     /// A private or public key (any form `pubkey` reads); PATH, @PATH, env:NAME or -.
     key: String,
@@ -152,12 +154,21 @@ fn with_progress<T>(ctx: &Ctx, what: &str, f: impl FnOnce() -> T) -> T {
         let mut i = 0usize;
         while done_rx.recv_timeout(Duration::from_millis(200)).is_err() {
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{} {label} {:.1}s", spinner[i % 4], start.elapsed().as_secs_f32());
+            let _ = write!(
+                err,
+                "\r{} {label} {:.1}s",
+                spinner[i % 4],
+                start.elapsed().as_secs_f32()
+            );
             let _ = err.flush();
             i += 1;
         }
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "\r{label} done in {:.1}s      ", start.elapsed().as_secs_f32());
+        let _ = writeln!(
+            err,
+            "\r{label} done in {:.1}s      ",
+            start.elapsed().as_secs_f32()
+        );
     });
     let result = f();
     let _ = done_tx.send(());
@@ -171,7 +182,10 @@ pub(crate) fn keygen(args: KeygenArgs, ctx: &Ctx) -> CliResult {
         (Some(b), KeyKind::Rsa) => b.parse().unwrap_or(2048),
         (None, KeyKind::Rsa) => 2048,
         (Some(_), _) => {
-            return Err(CliError::usage("--bits applies to RSA keys only", "drop --bits, or pass --type rsa"));
+            return Err(CliError::usage(
+                "--bits applies to RSA keys only",
+                "drop --bits, or pass --type rsa",
+            ));
         }
         (None, _) => 256,
     };
@@ -201,14 +215,19 @@ pub(crate) fn keygen(args: KeygenArgs, ctx: &Ctx) -> CliResult {
     let rng = ctx.rng();
     let generated = match args.kind {
         KeyKind::Rsa if bits >= 3072 => {
-            with_progress(ctx, &format!("generating an RSA-{bits} key"), || keys::generate_rsa(bits, rng))
+            with_progress(ctx, &format!("generating an RSA-{bits} key"), || {
+                keys::generate_rsa(bits, rng)
+            })
         }
         KeyKind::Rsa => keys::generate_rsa(bits, rng),
         KeyKind::Ed25519 => keys::generate_ed25519(rng),
         KeyKind::P256 => keys::generate_p256(rng),
     };
     let key = generated.map_err(|e| {
-        CliError::input(format!("key generation failed: {}", e.message()), "try again; the system random source may be unavailable")
+        CliError::input(
+            format!("key generation failed: {}", e.message()),
+            "try again; the system random source may be unavailable",
+        )
     })?;
     let encoded = encode_private(&key, args.format)?;
     let public = key.public_key();
@@ -224,11 +243,27 @@ pub(crate) fn keygen(args: KeygenArgs, ctx: &Ctx) -> CliResult {
         std::io::stdout()
             .write_all(&encoded)
             .and_then(|()| std::io::stdout().flush())
-            .map_err(|e| CliError::input(format!("cannot write the key to stdout: {e}"), "check the pipe"))?;
-        ctx.out.verbose(1, format!("{} key, {bits} bits, {format_name}, thumbprint {thumbprint}", key_type_name(key.key_type())));
+            .map_err(|e| {
+                CliError::input(
+                    format!("cannot write the key to stdout: {e}"),
+                    "check the pipe",
+                )
+            })?;
+        ctx.out.verbose(
+            1,
+            format!(
+                "{} key, {bits} bits, {format_name}, thumbprint {thumbprint}",
+                key_type_name(key.key_type())
+            ),
+        );
         return Ok(());
     }
-    input::write_key_file(&args.out, &encoded, FileKind::Private, Overwrite::from_force(args.force))?;
+    input::write_key_file(
+        &args.out,
+        &encoded,
+        FileKind::Private,
+        Overwrite::from_force(args.force),
+    )?;
     let mut report = Report::new("keygen")
         .shown("private_key", args.out.display().to_string())
         .shown("key_type", key_type_name(key.key_type()))
@@ -237,7 +272,12 @@ pub(crate) fn keygen(args: KeygenArgs, ctx: &Ctx) -> CliResult {
         .shown("thumbprint", thumbprint.clone())
         .field("public_key_pem", public.to_spki_pem());
     if let Some(public_out) = &args.public_out {
-        input::write_key_file(public_out, public.to_spki_pem().as_bytes(), FileKind::Public, Overwrite::from_force(args.force))?;
+        input::write_key_file(
+            public_out,
+            public.to_spki_pem().as_bytes(),
+            FileKind::Public,
+            Overwrite::from_force(args.force),
+        )?;
         report = report.shown("public_key", public_out.display().to_string());
     }
     ctx.out.report(&report);
@@ -254,23 +294,35 @@ fn refuse_existing(path: &Path, force: bool) -> CliResult {
     Ok(())
 }
 
-fn encode_private(key: &PrivateKey, format: PrivateFormat) -> CliResult<zeroize::Zeroizing<Vec<u8>>> {
+fn encode_private(
+    key: &PrivateKey,
+    format: PrivateFormat,
+) -> CliResult<zeroize::Zeroizing<Vec<u8>>> {
     Ok(zeroize::Zeroizing::new(match format {
         PrivateFormat::Pkcs8 => key.to_pkcs8_pem().expose().to_vec(),
         PrivateFormat::Traditional => key.to_traditional_pem().expose().to_vec(),
         PrivateFormat::Actyx => {
-            let text = private_key_to_text(key).map_err(|e| CliError::core_input("actyx form", &e, "pass --type ed25519"))?;
+            let text = private_key_to_text(key)
+                .map_err(|e| CliError::core_input("actyx form", &e, "pass --type ed25519"))?;
             format!("{}\n", text.as_str()).into_bytes()
         }
     }))
 }
 
 /// The text of `public` in `format`.
-pub(crate) fn encode_public(public: &PublicKey, format: PublicFormat, kid: Option<&str>) -> CliResult<String> {
+pub(crate) fn encode_public(
+    public: &PublicKey,
+    format: PublicFormat,
+    kid: Option<&str>,
+) -> CliResult<String> {
     Ok(match format {
         PublicFormat::Spki => public.to_spki_pem(),
         PublicFormat::Pkcs1 => public.to_pkcs1_pem().map_err(|e| {
-            CliError::core_input("PKCS#1 form", &e, "PKCS#1 holds RSA keys only; use --format spki")
+            CliError::core_input(
+                "PKCS#1 form",
+                &e,
+                "PKCS#1 holds RSA keys only; use --format spki",
+            )
         })?,
         PublicFormat::Jwk => {
             let mut jwk = public.to_jwk();
@@ -279,7 +331,13 @@ pub(crate) fn encode_public(public: &PublicKey, format: PublicFormat, kid: Optio
         }
         PublicFormat::Smile => public.to_smile_base64(),
         PublicFormat::Actyx => AxPublicKey::from_public_key(public)
-            .map_err(|e| CliError::core_input("Actyx form", &e, "the Actyx form holds Ed25519 keys only; use --format spki"))?
+            .map_err(|e| {
+                CliError::core_input(
+                    "Actyx form",
+                    &e,
+                    "the Actyx form holds Ed25519 keys only; use --format spki",
+                )
+            })?
             .to_text(),
     })
 }
@@ -287,7 +345,10 @@ pub(crate) fn encode_public(public: &PublicKey, format: PublicFormat, kid: Optio
 /// Runs `pubkey`.
 pub(crate) fn pubkey(args: PubkeyArgs, ctx: &Ctx) -> CliResult {
     if args.kid.is_some() && args.format != PublicFormat::Jwk {
-        return Err(CliError::usage("--kid applies to --format jwk only", "add --format jwk, or drop --kid"));
+        return Err(CliError::usage(
+            "--kid applies to --format jwk only",
+            "add --format jwk, or drop --kid",
+        ));
     }
     let public = input::load_public_key(&args.key, ctx.key_permissions)?;
     let text = encode_public(&public, args.format, args.kid.as_deref())?;
@@ -297,7 +358,12 @@ pub(crate) fn pubkey(args: PubkeyArgs, ctx: &Ctx) -> CliResult {
         if !contents.ends_with('\n') {
             contents.push('\n');
         }
-        input::write_key_file(path, contents.as_bytes(), FileKind::Public, Overwrite::from_force(args.force))?;
+        input::write_key_file(
+            path,
+            contents.as_bytes(),
+            FileKind::Public,
+            Overwrite::from_force(args.force),
+        )?;
         ctx.out.report(
             &Report::new("pubkey")
                 .shown("public_key_file", path.display().to_string())

@@ -94,7 +94,11 @@ pub(crate) fn run(cmd: QredoCommand, ctx: &Ctx) -> CliResult {
 
 fn target(url: &str) -> CliResult<TargetUri<'_>> {
     TargetUri::parse(url).map_err(|e| {
-        CliError::core_input("--url", &e, "pass the absolute URL exactly as requested, e.g. https://api.example/v1/x?a=b")
+        CliError::core_input(
+            "--url",
+            &e,
+            "pass the absolute URL exactly as requested, e.g. https://api.example/v1/x?a=b",
+        )
     })
 }
 
@@ -107,11 +111,24 @@ fn sign(args: &SignArgs, ctx: &Ctx) -> CliResult {
         (None, Some(t)) => Freshness::Timestamp(t),
         (None, None) => Freshness::Timestamp(ctx.now().as_secs()),
     };
-    let signed = qredo::sign(&target, &body, freshness, &key, ctx.rng())
-        .map_err(|e| CliError::core_input("cannot sign", &e, "use an RSA private key (2048 to 4096 bits)"))?;
+    let signed = qredo::sign(&target, &body, freshness, &key, ctx.rng()).map_err(|e| {
+        CliError::core_input(
+            "cannot sign",
+            &e,
+            "use an RSA private key (2048 to 4096 bits)",
+        )
+    })?;
     let mut base = Vec::new();
     qredo::write_string_to_sign(&signed.freshness_value, &target, &body, &mut base);
-    ctx.out.verbose(1, format!("signed {} bytes: {} + URL + {} body bytes", base.len(), signed.freshness_name, body.len()));
+    ctx.out.verbose(
+        1,
+        format!(
+            "signed {} bytes: {} + URL + {} body bytes",
+            base.len(),
+            signed.freshness_name,
+            body.len()
+        ),
+    );
     let report = Report::new("qredo.sign")
         .field("headers", serde_json::json!({ signed.freshness_name: signed.freshness_value, qredo::HEADER_SIGN: signed.sign }))
         .line(format!("{}: {}", signed.freshness_name, signed.freshness_value))
@@ -129,16 +146,34 @@ fn verify(args: &VerifyArgs, ctx: &Ctx) -> CliResult {
     let (name, value) = match (&args.nonce, &args.timestamp) {
         (Some(n), _) => (qredo::HEADER_NONCE, n.as_str()),
         (None, Some(t)) => (qredo::HEADER_TIMESTAMP, t.as_str()),
-        (None, None) => return Err(CliError::usage("--timestamp or --nonce is required", "pass the x-timestamp or x-nonce header")),
+        (None, None) => {
+            return Err(CliError::usage(
+                "--timestamp or --nonce is required",
+                "pass the x-timestamp or x-nonce header",
+            ));
+        }
     };
     // The API key is looked up by the server, not signed; a stand-in satisfies the parser.
-    let fields = [(qredo::HEADER_API_KEY, "authctl-offline"), (name, value), (qredo::HEADER_SIGN, sign)];
-    let req = Request::new("GET", target, Headers::new(&fields), Body::from_bytes(&body))
-        .map_err(|e| CliError::core_input("request", &e, "check --url"))?;
+    let fields = [
+        (qredo::HEADER_API_KEY, "authctl-offline"),
+        (name, value),
+        (qredo::HEADER_SIGN, sign),
+    ];
+    let req = Request::new(
+        "GET",
+        target,
+        Headers::new(&fields),
+        Body::from_bytes(&body),
+    )
+    .map_err(|e| CliError::core_input("request", &e, "check --url"))?;
     let mut base = Vec::new();
     qredo::write_string_to_sign(value, &target, &body, &mut base);
     let parsed = qredo::parse(&req).map_err(|e| {
-        CliError::core_input(&format!("the request headers are malformed ({})", e.reason.as_str()), &e.error, "pass the headers exactly as sent")
+        CliError::core_input(
+            &format!("the request headers are malformed ({})", e.reason.as_str()),
+            &e.error,
+            "pass the headers exactly as sent",
+        )
     })?;
     let policy = QredoPolicy::new(window).with_freshness(FreshnessMode::TimestampOrNonce);
     if args.print_signature_base && !ctx.out.is_json() {
@@ -149,15 +184,23 @@ fn verify(args: &VerifyArgs, ctx: &Ctx) -> CliResult {
             let report = Report::new("qredo.verify")
                 .field("valid", true)
                 .styled(Style::Good, "signature valid")
-                .line(format!("signed: {value} + {} + {} body bytes", args.url, body.len()));
+                .line(format!(
+                    "signed: {value} + {} + {} body bytes",
+                    args.url,
+                    body.len()
+                ));
             common::finish(ctx, report, args.print_signature_base.then_some(&base))
         }
         Err(e) => Err(CliError::core_verification(
             &format!("Qredo signature rejected (reason: {})", e.reason.as_str()),
             &e.error,
             match e.reason {
-                qredo::Reason::Timestamp => "check the clocks, or pass --now to verify at the time it was signed",
-                _ => "check that the URL, body and timestamp are exactly what was signed, and the key pair",
+                qredo::Reason::Timestamp => {
+                    "check the clocks, or pass --now to verify at the time it was signed"
+                }
+                _ => {
+                    "check that the URL, body and timestamp are exactly what was signed, and the key pair"
+                }
             },
         )),
     }
