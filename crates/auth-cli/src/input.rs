@@ -265,7 +265,7 @@ pub(crate) fn secret_in_argv(flag: &str) -> CliError {
         format!(
             "{flag} takes a secret, and secrets are not accepted as arguments (argv shows in ps and shell history)"
         ),
-        format!("pass {flag} @FILE, {flag} env:NAME or {flag} - to read stdin"),
+        format!("give {flag} as @FILE, env:NAME or - (stdin)"),
     )
 }
 
@@ -474,7 +474,7 @@ mod tests {
     fn literal_secrets_are_refused() {
         let err = read_secret("--api-key", "sk_live_abc").unwrap_err();
         assert_eq!(err.kind().exit_code(), 2);
-        assert!(err.to_string().contains("--api-key @FILE"));
+        assert!(err.to_string().contains("--api-key as @FILE"));
         assert!(!err.to_string().contains("sk_live_abc"));
     }
 

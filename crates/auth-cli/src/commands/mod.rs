@@ -5,6 +5,7 @@ pub(crate) mod altalix;
 pub(crate) mod apikey;
 pub(crate) mod apptrust;
 pub(crate) mod audit;
+pub(crate) mod common;
 pub(crate) mod completions;
 pub(crate) mod jwt;
 pub(crate) mod keys;
