@@ -2,6 +2,7 @@
 //! from the admin key created on first use through partners, API keys (issue, list,
 //! regenerate, revoke), key upload, secrets, app trust and profiles, with the failure paths
 //! and their exit codes (1 refused, 2 bad input, 3 no server).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod online;
 
@@ -76,6 +77,16 @@ fn the_admin_key_is_created_on_first_use_with_mode_0600_and_enrolled_once() {
         .run(&["admin", "--server", &svc.base, "partner", "list"])
         .expect_code(1);
     assert!(list.one_line_error().contains("401"), "{}", list.stderr);
+    let listed = admin.admin(&svc, &["users", "list"]);
+    assert_eq!(listed["admins"]["keys"], serde_json::json!([text]));
+    let human = admin
+        .run(&["admin", "--server", &svc.base, "users", "list"])
+        .ok();
+    assert!(
+        human.stdout.contains(&format!("{text}  (you)")),
+        "{}",
+        human.stdout
+    );
     let added = admin.admin(&svc, &["users", "add", &other_key]);
     assert_eq!(added["admins"]["keys"].as_array().unwrap().len(), 2);
     other

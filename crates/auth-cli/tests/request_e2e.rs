@@ -4,11 +4,12 @@
 //! was signed and never a secret; refusals exit 1 and name the likely cause (clock skew from
 //! the server's Date, a wrong key ID, a missing component, a key that does not match), and
 //! `--explain` puts the server's signature base next to authctl's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod online;
 
 use online::{Service, User};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A service with partner `acme` and one test credential of every kind.
 struct Setup {
@@ -154,17 +155,20 @@ fn setup() -> Setup {
     }
 }
 
-fn at(p: &PathBuf) -> String {
+fn at(p: &Path) -> String {
     format!("@{}", p.display())
 }
 
-fn s(p: &PathBuf) -> String {
+fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
 /// The session request: the scopes, and an expiry five minutes ahead.
 static SESSION_BODY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let expires = auth_core::UnixTime::from_secs(now + 300).to_rfc3339();
     format!(r#"{{"scopes":["orders:read"],"expires_at":"{expires}"}}"#)
 });
@@ -329,7 +333,7 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains(&format!("\"@signature-params\": (\"@method\" \"@authority\" \"@path\" \"@query\" \"content-digest\");created=")), "{}", run.stderr);
+    assert!(run.stderr.contains("\"@signature-params\": (\"@method\" \"@authority\" \"@path\" \"@query\" \"content-digest\");created="), "{}", run.stderr);
     assert!(
         run.stderr.contains(&format!("keyid=\"{}\"", t.ed_key_id)),
         "{}",
@@ -532,12 +536,8 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
         &s(&t.ed_key),
         "--key-id",
         &t.ed_key_id,
-        "--component",
-        "@method",
-        "--component",
-        "@authority",
-        "--component",
-        "@path",
+        "--components",
+        r#""@method" "@authority" "@path""#,
         "--explain",
     ])
     .expect_code(1);
@@ -587,10 +587,35 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
     // A wrong API key: exit 1.
     // A revoked API key: exit 1, and the server does not say why (opaque).
     let old = t.user.path("old.key");
-    let issued = t.user.admin(&t.svc, &["api-key", "issue", "acme", "--name", "old", "--env", "test", "--secret-out", &s(&old)]);
-    t.user.admin(&t.svc, &["api-key", "revoke", issued["credential"]["reference"].as_str().unwrap()]);
+    let issued = t.user.admin(
+        &t.svc,
+        &[
+            "api-key",
+            "issue",
+            "acme",
+            "--name",
+            "old",
+            "--env",
+            "test",
+            "--secret-out",
+            &s(&old),
+        ],
+    );
+    t.user.admin(
+        &t.svc,
+        &[
+            "api-key",
+            "revoke",
+            issued["credential"]["reference"].as_str().unwrap(),
+        ],
+    );
     let run = with(&["--scheme", "api-key", "--api-key", &at(&old)]).expect_code(1);
-    assert!(run.one_line_error().contains("refused the credential (401)"), "{}", run.stderr);
+    assert!(
+        run.one_line_error()
+            .contains("refused the credential (401)"),
+        "{}",
+        run.stderr
+    );
     // A damaged API key is a malformed request (400): exit 2, the server's reason shown.
     let bad = t.user.path("bad.key");
     online::write_private(&bad, b"pa_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_00000000\n");
@@ -635,7 +660,8 @@ fn bad_inputs_exit_2_and_no_answer_exit_3() {
         ])
         .expect_code(2);
     assert!(
-        run.one_line_error().contains("--api-key @FILE"),
+        run.one_line_error()
+            .contains("secrets are not accepted as arguments"),
         "{}",
         run.stderr
     );
@@ -688,7 +714,7 @@ fn bad_inputs_exit_2_and_no_answer_exit_3() {
             &s(&t.ed_key),
             "--key-id",
             "k",
-            "--component",
+            "--components",
             "Bad Name",
         ])
         .expect_code(2);

@@ -365,7 +365,9 @@ pub(crate) enum CredentialCommand {
         partner: String,
     },
     /// Revoke any credential by its reference.
-    #[command(after_help = "Example:\n  authctl admin credential revoke http_signature_key:key_abc...")]
+    #[command(
+        after_help = "Example:\n  authctl admin credential revoke http_signature_key:key_abc..."
+    )]
     Revoke {
         /// The credential's reference (`purpose:id`, from `list`).
         reference: String,

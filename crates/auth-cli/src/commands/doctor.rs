@@ -351,23 +351,7 @@ async fn check_registration_by_probe(
     auth.authorize(&mut req, b"")
         .await
         .map_err(|e| CliError::input(format!("cannot sign the probe: {e}"), "check the key"))?;
-    let mut headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    if let Some(host) = req.url().host_str() {
-        let host = match req.url().port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.to_owned(),
-        };
-        headers.push(("host".into(), host));
-    }
+    let headers = profile::with_host(profile::header_pairs(req.headers()), req.url().as_str());
     let answer = ask_verify(
         question_client,
         base,
@@ -437,57 +421,58 @@ async fn check_registration_by_probe(
     })
 }
 
-/// Per scheme, a request that carries a credential of that scheme and nothing valid.
-fn scheme_probes(url: &str) -> Vec<(&'static str, Vec<(&'static str, String)>, String)> {
+/// A request carrying one scheme's credential and nothing valid: (scheme, headers, URL).
+struct Probe {
+    scheme: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+    url: String,
+}
+
+/// One probe per scheme for `url`.
+fn scheme_probes(url: &str) -> Vec<Probe> {
     let sep = if url.contains('?') { '&' } else { '?' };
+    let probe = |scheme, headers| Probe {
+        scheme,
+        headers,
+        url: url.to_owned(),
+    };
     vec![
-        (
-            "api_key",
-            vec![("authorization", "Bearer doctor-probe".to_owned())],
-            url.to_owned(),
-        ),
-        (
+        probe("api_key", &[("authorization", "Bearer doctor-probe")]),
+        probe(
             "http_signature",
-            vec![
+            &[
                 (
                     "signature-input",
-                    "sig1=(\"@method\");created=1;keyid=\"doctor-probe\"".to_owned(),
+                    "sig1=(\"@method\");created=1;keyid=\"doctor-probe\"",
                 ),
-                ("signature", "sig1=:AAAA:".to_owned()),
+                ("signature", "sig1=:AAAA:"),
             ],
-            url.to_owned(),
         ),
-        (
+        probe(
             "jwt",
-            vec![(
-                "authorization",
-                "Bearer eyJhbGciOiJIUzI1NiJ9.e30.AAAA".to_owned(),
-            )],
-            url.to_owned(),
+            &[("authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.AAAA")],
         ),
-        (
+        probe(
             "qredo",
-            vec![
-                ("x-api-key", "doctor-probe".to_owned()),
-                ("x-timestamp", "1".to_owned()),
-                ("x-sign", "AAAA".to_owned()),
+            &[
+                ("x-api-key", "doctor-probe"),
+                ("x-timestamp", "1"),
+                ("x-sign", "AAAA"),
             ],
-            url.to_owned(),
         ),
-        (
+        probe(
             "smile",
-            vec![
-                ("smileid-partner-id", "doctor-probe".to_owned()),
-                ("smileid-timestamp", "2020-01-01T00:00:00.000Z".to_owned()),
-                ("smileid-request-signature", "AAAA".to_owned()),
+            &[
+                ("smileid-partner-id", "doctor-probe"),
+                ("smileid-timestamp", "2020-01-01T00:00:00.000Z"),
+                ("smileid-request-signature", "AAAA"),
             ],
-            url.to_owned(),
         ),
-        (
-            "altalix",
-            vec![],
-            format!("{url}{sep}payload=e30%3D&signature=AAAA"),
-        ),
+        Probe {
+            scheme: "altalix",
+            headers: &[],
+            url: format!("{url}{sep}payload=e30%3D&signature=AAAA"),
+        },
     ]
 }
 
@@ -497,11 +482,12 @@ async fn check_schemes(base: &str, path: &str, client: &AuthClient) -> CliResult
     let url = format!("{base}{path}");
     let mut accepted = Vec::new();
     let mut unknown = Vec::new();
-    for (name, headers, probe_url) in scheme_probes(&url) {
+    for probe in scheme_probes(&url) {
+        let name = probe.scheme;
         let answer = ask_verify(
             client,
             base,
-            &json!({"method": "GET", "url": probe_url, "headers": headers, "explain": true}),
+            &json!({"method": "GET", "url": probe.url, "headers": probe.headers, "explain": true}),
         )
         .await?;
         let detected = answer["explain"]["scheme"].as_str();

@@ -363,6 +363,35 @@ pub(crate) fn network_error(base: &str, e: &dyn std::fmt::Display) -> CliError {
     )
 }
 
+/// Header fields as (name, text) pairs, in order.
+pub(crate) fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `headers` plus `host` as reqwest puts it on the wire for `url` (it is not among the
+/// request's header fields), so `/v1/verify` sees the request as the server would.
+pub(crate) fn with_host(mut headers: Vec<(String, String)>, url: &str) -> Vec<(String, String)> {
+    if !headers.iter().any(|(k, _)| k == "host")
+        && let Ok(url) = reqwest::Url::parse(url)
+        && let Some(host) = url.host_str()
+    {
+        let host = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        headers.push(("host".into(), host));
+    }
+    headers
+}
+
 /// A JSON answer of the server.
 #[derive(Debug, Clone)]
 pub(crate) struct Answer {

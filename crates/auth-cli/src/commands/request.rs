@@ -11,6 +11,7 @@
 //! and what they signed is read back from the headers they set.
 
 use super::admin::{KeyPurposeArg, default_algorithm};
+use super::common;
 use super::profile::{self, NoAuth, ServerArgs};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
@@ -44,6 +45,7 @@ Examples:
   authctl request https://api.example.com/x --scheme smile --partner-id smile_abc --secret @smile.key
   authctl request https://altalix.example/partners/transaction-create --scheme altalix \\
       --key rsa.pem --key-id key_abc --partner-id acme --altalix-order @order.json
+  authctl request ... --components '\"@method\" \"@target-uri\"' --expires 60s
   authctl request ... --explain      # on a refusal, ask auth-verify's /v1/verify why
 
 Exit status: 0 for a 2xx or 3xx answer, 1 when the server refused the credential (401, 403),
@@ -136,7 +138,7 @@ pub(crate) struct RequestArgs {
     #[arg(long, value_name = "FILE")]
     key: Option<String>,
     /// The key ID the server registered the key under (rfc9421 keyid, altalix key_id, jwt kid).
-    #[arg(long)]
+    #[arg(long, visible_alias = "keyid")]
     key_id: Option<String>,
     /// The API key (api-key, qredo): @FILE, env:NAME or - [default: env AUTHCTL_API_KEY].
     #[arg(long, value_name = "SOURCE")]
@@ -152,14 +154,13 @@ pub(crate) struct RequestArgs {
     /// jwt: RS256, PS256, ES256, EdDSA, HS256, ...) [default: from the key].
     #[arg(long)]
     alg: Option<String>,
-    /// rfc9421: a covered component (@method, @authority, @path, @query, @target-uri, or a
-    /// header name); repeatable [default: @method @authority @path @query, and
-    /// content-digest with a body].
-    #[arg(long = "component", value_name = "COMPONENT")]
-    components: Vec<String>,
-    /// rfc9421: add `expires` this many seconds after `created`.
-    #[arg(long, value_name = "SECS")]
-    expires_in: Option<u64>,
+    /// rfc9421: the covered components as in Signature-Input, e.g. '"@method" "@path"'
+    /// [default: "@method" "@authority" "@path" "@query", and "content-digest" with a body].
+    #[arg(long, value_name = "LIST")]
+    components: Option<String>,
+    /// rfc9421: add `expires` = created + this duration (30s, 5m).
+    #[arg(long, value_name = "DURATION")]
+    expires: Option<String>,
     /// jwt: the clientId claim.
     #[arg(long)]
     client_id: Option<String>,
@@ -212,22 +213,6 @@ struct Sent {
 }
 
 impl Sent {
-    /// Header fields as sent, plus `host` (reqwest adds it on the wire).
-    fn wire_headers(&self) -> Vec<(String, String)> {
-        let mut h = self.headers.clone();
-        if !h.iter().any(|(k, _)| k == "host")
-            && let Ok(url) = reqwest::Url::parse(&self.url)
-            && let Some(host) = url.host_str()
-        {
-            let host = match url.port() {
-                Some(p) => format!("{host}:{p}"),
-                None => host.to_owned(),
-            };
-            h.push(("host".into(), host));
-        }
-        h
-    }
-
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -269,16 +254,7 @@ impl ClientAuth for Recorder {
     ) -> BoxFuture<'a, Result<(), ClientError>> {
         Box::pin(async move {
             self.inner.authorize(req, body).await?;
-            let headers = req
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
+            let headers = profile::header_pairs(req.headers());
             // Smile's body placement rewrites the body: record what is sent.
             let body = req
                 .body()
@@ -309,55 +285,44 @@ impl ClientAuth for Recorder {
 struct Rfc9421Signer {
     key_id: String,
     key: SigningKey,
-    components: Vec<String>,
+    /// `None`: the default set, with content-digest when there is a body.
+    components: Option<Vec<rfc9421::Component>>,
     created: UnixTime,
-    expires_in: Option<u64>,
+    expires: Option<Duration>,
     rng: SystemRandom,
     base: Mutex<Option<String>>,
 }
 
-/// A covered component named on the command line.
-fn component(name: &str) -> Result<rfc9421::Component, auth_core::Error> {
-    Ok(match name {
-        "@method" => rfc9421::Component::method(),
-        "@target-uri" => rfc9421::Component::target_uri(),
-        "@authority" => rfc9421::Component::authority(),
-        "@path" => rfc9421::Component::path(),
-        "@query" => rfc9421::Component::query(),
-        "@scheme" => rfc9421::Component::derived(rfc9421::Derived::Scheme),
-        "@request-target" => rfc9421::Component::derived(rfc9421::Derived::RequestTarget),
-        other => rfc9421::Component::field(&other.to_ascii_lowercase())?,
-    })
-}
-
 impl Rfc9421Signer {
     fn sign(&self, req: &mut reqwest::Request, body: &[u8]) -> Result<(), auth_core::Error> {
-        let mut names = self.components.clone();
-        if names.is_empty() {
-            names = ["@method", "@authority", "@path", "@query"]
-                .map(str::to_owned)
-                .to_vec();
-            if !body.is_empty() {
-                names.push("content-digest".into());
+        let components = match &self.components {
+            Some(list) => list.clone(),
+            None => {
+                let mut list = vec![
+                    rfc9421::Component::method(),
+                    rfc9421::Component::authority(),
+                    rfc9421::Component::path(),
+                    rfc9421::Component::query(),
+                ];
+                if !body.is_empty() {
+                    list.push(rfc9421::Component::field("content-digest")?);
+                }
+                list
             }
-        }
-        if names
+        };
+        if components
             .iter()
-            .any(|n| n.eq_ignore_ascii_case("content-digest"))
+            .any(|c| c.identifier() == "\"content-digest\"")
         {
             let digest = content_digest::create(body, DigestAlgorithm::Sha256);
             insert_header(req, "content-digest", &digest)?;
         }
-        let components = names
-            .iter()
-            .map(|n| component(n))
-            .collect::<Result<Vec<_>, _>>()?;
         let nonce = auth_core::encoding::b64url_encode(&auth_core::rand::bytes::<16>(&self.rng)?);
         let mut spec = rfc9421::SignatureSpec::new("sig1", components, self.created)?
             .keyid(&self.key_id)?
             .nonce(&nonce)?;
-        if let Some(secs) = self.expires_in {
-            spec = spec.expires(self.created.saturating_add(Duration::from_secs(secs)));
+        if let Some(d) = self.expires {
+            spec = spec.expires(self.created.saturating_add(d));
         }
         let url = req.url().as_str().to_owned();
         let method = req.method().as_str().to_owned();
@@ -533,21 +498,23 @@ fn prepare(args: &RequestArgs, ctx: &Ctx, now: UnixTime) -> CliResult<Prepared> 
             let key = load_key(args, ctx)?;
             let key_id = need(args.key_id.as_deref(), "--key-id ID", scheme)?;
             let alg = rfc9421_algorithm(args, key.key_type())?;
-            for c in &args.components {
-                component(c).map_err(|e| {
+            let components = match &args.components {
+                None => None,
+                Some(list) => Some(rfc9421::parse_components(list).map_err(|e| {
                     CliError::core_input(
-                        &format!("--component {c}"),
+                        "--components",
                         &e,
-                        "name a derived component (@method, @authority, @path, @query, @target-uri) or a header field",
+                        "write them as in Signature-Input: '\"@method\" \"@path\" \"content-digest\"'",
                     )
-                })?;
-            }
+                })?),
+            };
+            let expires = args.expires.as_deref().map(common::duration).transpose()?;
             let signer = Arc::new(Rfc9421Signer {
                 key_id: key_id.to_owned(),
                 key: signing_key(&key, alg, ctx)?,
-                components: args.components.clone(),
+                components,
                 created: now,
-                expires_in: args.expires_in,
+                expires,
                 rng: SystemRandom::new(),
                 base: Mutex::new(None),
             });
@@ -712,7 +679,7 @@ fn what_was_signed(scheme: SchemeArg, sent: &Sent, prepared: &Prepared) -> Optio
                     )
                 }
             };
-            Some(format!("{ts}{partner}{}", smile::SIGNED_SUFFIX))
+            Some(String::from_utf8_lossy(&smile::signature_base(&partner, &ts)).into_owned())
         }
         SchemeArg::Jwt => {
             let token = sent.header("authorization")?.strip_prefix("Bearer ")?;
@@ -831,7 +798,7 @@ async fn explain(args: &RequestArgs, ctx: &Ctx, sent: &Sent) -> CliResult<Value>
     let question = json!({
         "method": sent.method,
         "url": sent.url,
-        "headers": sent.wire_headers(),
+        "headers": profile::with_host(sent.headers.clone(), &sent.url),
         "body_b64": auth_core::encoding::b64_encode(&sent.body),
         "explain": true,
     });
@@ -879,10 +846,7 @@ fn write_out(bytes: &[u8]) {
 /// Runs `authctl request`.
 pub(crate) fn run(args: RequestArgs, ctx: &Ctx) -> CliResult {
     let now = ctx.now();
-    let body = match &args.data {
-        Some(d) => input::read_input(d, "--data")?,
-        None => Vec::new(),
-    };
+    let body = common::body(args.data.as_deref())?;
     let method = args
         .method
         .clone()
@@ -913,20 +877,14 @@ pub(crate) fn run(args: RequestArgs, ctx: &Ctx) -> CliResult {
     });
     let client = profile::http_client(recorder.clone(), Duration::from_secs(args.timeout))?;
     let mut rb = client.http().request(method, url.clone());
-    for h in &args.headers {
-        let (name, value) = h.split_once(':').ok_or_else(|| {
+    for (name, value) in common::headers(&args.headers)? {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             CliError::usage(
-                format!("-H '{h}' is not 'Name: value'"),
-                "write -H 'content-type: application/json'",
-            )
-        })?;
-        let name = http::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-            CliError::usage(
-                format!("-H: '{}' is not a header name", name.trim()),
+                format!("-H: '{name}' is not a header name"),
                 "use letters, digits and -",
             )
         })?;
-        let value = http::HeaderValue::from_str(value.trim()).map_err(|_| {
+        let value = http::HeaderValue::from_str(&value).map_err(|_| {
             CliError::usage(
                 format!("-H {name}: the value is not a valid header value"),
                 "use visible ASCII",
