@@ -548,6 +548,102 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
         run.stderr
     );
 
+    // Without --explain the opaque refusal is read against what the signature covers.
+    let run = with(&[
+        "--scheme",
+        "rfc9421",
+        "--key",
+        &s(&t.ed_key),
+        "--key-id",
+        &t.ed_key_id,
+        "--components",
+        r#""@method" "@authority" "@path" "@query""#,
+    ])
+    .expect_code(1);
+    assert!(
+        run.one_line_error()
+            .contains("does not cover content-digest"),
+        "{}",
+        run.stderr
+    );
+
+    // A partner without any admin key: a test credential is explained to anyone ...
+    let partner = User::new();
+    let pkey = partner.path("partner.pem");
+    online::write_private(&pkey, &std::fs::read(&t.ed_key).unwrap());
+    let run = partner
+        .run(&[
+            "request",
+            &sessions,
+            "-d",
+            SESSION_BODY.as_str(),
+            "--scheme",
+            "rfc9421",
+            "--key",
+            &s(&pkey),
+            "--key-id",
+            &t.ed_key_id,
+            "--components",
+            r#""@method" "@path""#,
+            "--explain",
+        ])
+        .expect_code(1);
+    assert!(
+        run.stderr
+            .contains("explain: the server says missing_component"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !partner.admin_key_path().exists(),
+        "--explain must not create an admin key"
+    );
+    // ... a live one only to admins: said so, and the local diagnosis stands.
+    let live = t.user.admin(
+        &t.svc,
+        &[
+            "key",
+            "upload",
+            "acme",
+            "--public-key",
+            &s(&t.ed_key),
+            "--purpose",
+            "http-signature",
+            "--name",
+            "live-signing",
+            "--env",
+            "live",
+        ],
+    );
+    let live_id = live["credential"]["key_id"].as_str().unwrap();
+    let run = partner
+        .run(&[
+            "request",
+            &sessions,
+            "-d",
+            SESSION_BODY.as_str(),
+            "--scheme",
+            "rfc9421",
+            "--key",
+            &s(&pkey),
+            "--key-id",
+            live_id,
+            "--components",
+            r#""@method" "@path""#,
+            "--explain",
+        ])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("the server would not explain"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.one_line_error().contains("does not cover @target-uri"),
+        "{}",
+        run.stderr
+    );
+
     // Another key under the registered key ID: the bases agree line by line, the signature does not.
     let other = t.user.path("other.pem");
     online::openssl_ed25519(&other);

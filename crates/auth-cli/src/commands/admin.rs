@@ -19,17 +19,20 @@ use std::path::PathBuf;
 /// Examples shown under `authctl admin --help`.
 pub(crate) const EXAMPLES: &str = "\
 Examples:
-  authctl admin bootstrap                      # enrol your key as the first admin (trust on first use)
+  authctl admin bootstrap          # enrol your key as the first admin (trust on first use)
   authctl admin partner create acme --name 'Acme Ltd'
-  authctl admin api-key issue acme --name backend --env test --scope orders:read --secret-out acme.key
-  authctl admin key upload acme --public-key partner.pub --purpose http-signature --name signing --env test
+  authctl admin api-key issue acme --name backend --env test --scope orders:read \\
+      --secret-out acme.key
+  authctl admin key upload acme --public-key partner.pub --purpose http-signature \\
+      --name signing --env test
   authctl admin credential list acme
   authctl admin credential revoke api_key:3f2a...
   authctl admin profile set prod --url https://auth.example.com --key ~/.config/authctl/prod.key
   authctl --json admin partner list
 
-The admin key is $XDG_CONFIG_HOME/authctl/admin.key (or ~/.config/authctl/admin.key), created
-on first use with mode 0600; --admin-key, AUTHCTL_ADMIN_KEY or a profile's key = ... override it.";
+The admin key is $XDG_CONFIG_HOME/authctl/admin.key (or ~/.config/authctl/admin.key),
+created on first use with mode 0600; --admin-key, AUTHCTL_ADMIN_KEY or a profile's
+key = ... override it.";
 
 /// `authctl admin`.
 #[derive(Debug, clap::Args)]
@@ -212,7 +215,8 @@ pub(crate) struct SecretOut {
 pub(crate) enum ApiKeyCommand {
     /// Issue an API key (shown once).
     #[command(
-        after_help = "Example:\n  authctl admin api-key issue acme --name backend --env test --scope orders:read --secret-out acme.key"
+        after_help = "Example:\n  authctl admin api-key issue acme --name backend --env test --scope orders:read \\
+      --secret-out acme.key"
     )]
     Issue {
         /// Partner ID.
@@ -294,7 +298,8 @@ pub(crate) fn default_algorithm(purpose: KeyPurposeArg, key_type: KeyType) -> Op
 pub(crate) enum KeyCommand {
     /// Register a partner's public key; answers its key ID (and for Qredo an x-api-key, once).
     #[command(
-        after_help = "Examples:\n  authctl admin key upload acme --public-key partner.pub --purpose http-signature --name signing --env test\n  authctl admin key upload acme --public-key rsa.pem --purpose qredo --name qredo --env live --secret-out qredo.key"
+        after_help = "Examples:\n  authctl admin key upload acme --public-key partner.pub --purpose http-signature \\
+      --name signing --env test\n  authctl admin key upload acme --public-key rsa.pem --purpose qredo --name qredo --env live --secret-out qredo.key"
     )]
     Upload {
         /// Partner ID.

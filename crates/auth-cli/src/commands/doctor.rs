@@ -20,7 +20,7 @@ pub(crate) const EXAMPLES: &str = "\
 Examples:
   authctl doctor --server http://127.0.0.1:8080
   authctl doctor --server https://auth.example.com --key partner.pem --key-id key_abc
-  authctl doctor --profile prod --key partner.pem --key-id key_abc --partner acme   # as an admin
+  authctl doctor --profile prod --key partner.pem --key-id key_abc --partner acme  # admin
 
 Each check prints ok, warn or fail. Exit status: 0 when nothing failed, 1 when a check failed,
 3 when the server cannot be reached.";
@@ -227,14 +227,16 @@ async fn check_server(base: &str, client: &AuthClient, checks: &mut Vec<Check>) 
             "outside Qredo's and Smile's 30 s window; signatures will be refused: fix the clock (NTP)",
         ),
     };
-    let dir = if skew >= 0.0 { "behind" } else { "ahead of" };
+    let how_far = if rounded == 0.0 {
+        "agrees with the server's (0 s".to_owned()
+    } else {
+        let dir = if skew > 0.0 { "behind" } else { "ahead of" };
+        format!("is {:.0} s {dir} the server's (", rounded.abs())
+    };
     checks.push(check(
         "clock",
         verdict,
-        format!(
-            "this clock is {:.0} s {dir} the server's (±1 s); {advice}",
-            rounded.abs()
-        ),
+        format!("this clock {how_far}, ±1 s, from its Date header); {advice}"),
     ));
     Ok(())
 }
@@ -367,14 +369,17 @@ async fn check_registration_by_probe(
                 "a request signed with this key as {key_id} is accepted (partner {}, {}, scopes {})",
                 p["partner"].as_str().unwrap_or_default(),
                 p["environment"].as_str().unwrap_or_default(),
-                p["scopes"]
-                    .as_array()
-                    .map(|s| s
-                        .iter()
+                Some(
+                    p["scopes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
                         .filter_map(Value::as_str)
                         .collect::<Vec<_>>()
-                        .join(","))
-                    .unwrap_or_default()
+                        .join(",")
+                )
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "none".to_owned())
             ),
         ));
     }

@@ -40,9 +40,11 @@ Examples:
   authctl request https://api.example.com/orders --scheme api-key --api-key @acme.key
   authctl request -X POST http://127.0.0.1:8080/api/auth/sessions -d '{\"scopes\":[]}' \\
       -H 'content-type: application/json' --scheme rfc9421 --key partner.pem --key-id key_abc -v
-  authctl request https://api.example.com/orders --scheme qredo --key rsa.pem --api-key env:QREDO_KEY
+  authctl request https://api.example.com/orders --scheme qredo --key rsa.pem \\
+      --api-key env:QREDO_KEY
   authctl request https://api.example.com/x --scheme jwt --client-id acme --secret @jwt.secret
-  authctl request https://api.example.com/x --scheme smile --partner-id smile_abc --secret @smile.key
+  authctl request https://api.example.com/x --scheme smile --partner-id smile_abc \\
+      --secret @smile.key
   authctl request https://altalix.example/partners/transaction-create --scheme altalix \\
       --key rsa.pem --key-id key_abc --partner-id acme --altalix-order @order.json
   authctl request ... --components '\"@method\" \"@target-uri\"' --expires 60s
@@ -716,6 +718,7 @@ fn likely_cause(
     body: &Value,
     skew: Option<i64>,
     key_id: Option<&str>,
+    uncovered: Option<&str>,
 ) -> String {
     // 1 s of Date resolution and some latency: only skews past the window (plus 2 s) count.
     if let (Some((old, ahead)), Some(s)) = (scheme.freshness_window(), skew)
@@ -756,11 +759,39 @@ fn likely_cause(
         "revoked_key" | "expired_key" | "not_yet_valid" => format!("the credential is not active ({code}): {detail}"),
         "digest_mismatch" => "the body does not match its Content-Digest".into(),
         "insufficient_scope" => format!("the credential lacks a scope this route needs: {detail}"),
+        "" | "unauthorized" if uncovered.is_some() => format!(
+            "a component is missing: the signature does not cover {}, which auth-verify requires by default",
+            uncovered.unwrap_or_default()
+        ),
         _ if status == 403 => format!("the credential was accepted but may not do this: {detail}"),
         _ => format!(
             "the server does not say why (its refusals are opaque); check in this order: the key ID ('{key}'), that the key matches the public key registered for it, the scheme the route accepts; the clock is fine ({} s skew); run with --explain to ask auth-verify",
             skew.map_or("unknown".into(), |s| s.to_string())
         ),
+    }
+}
+
+/// The first component auth-verify requires by default (`@method`, the target, and
+/// `content-digest` with a body) that `components` leaves out; `None` for the default set.
+fn uncovered_default(
+    components: Option<&[rfc9421::Component]>,
+    has_body: bool,
+) -> Option<&'static str> {
+    let ids: Vec<String> = components?
+        .iter()
+        .map(rfc9421::Component::identifier)
+        .collect();
+    let has = |id: &str| ids.iter().any(|i| i == id);
+    if !has("\"@method\"") {
+        Some("@method")
+    } else if !(has("\"@target-uri\"")
+        || (has("\"@authority\"") && has("\"@path\"") && has("\"@query\"")))
+    {
+        Some("@target-uri (or @authority, @path and @query)")
+    } else if has_body && !has("\"content-digest\"") {
+        Some("content-digest (so the body is not signed)")
+    } else {
+        None
     }
 }
 
@@ -961,6 +992,10 @@ pub(crate) fn run(args: RequestArgs, ctx: &Ctx) -> CliResult {
     let refused = code == 401 || code == 403;
     let body_json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let skew = clock_skew(&headers, now);
+    let uncovered = prepared
+        .rfc9421
+        .as_ref()
+        .and_then(|s| uncovered_default(s.components.as_deref(), !sent.body.is_empty()));
     let cause = refused.then(|| {
         likely_cause(
             args.scheme,
@@ -968,6 +1003,7 @@ pub(crate) fn run(args: RequestArgs, ctx: &Ctx) -> CliResult {
             &body_json,
             skew,
             prepared.key_id.as_deref(),
+            uncovered,
         )
     });
     let explanation = if refused && args.explain {
@@ -1062,7 +1098,7 @@ fn explained_cause(scheme: SchemeArg, e: &Value, key_id: Option<&str>) -> Option
     let skew = ex["signature"]["clock_skew_seconds"].as_i64();
     Some(format!(
         "{} (the server says: {code})",
-        likely_cause(scheme, 401, &body, skew, key_id)
+        likely_cause(scheme, 401, &body, skew, key_id, None)
     ))
 }
 
@@ -1144,6 +1180,7 @@ mod tests {
             &json!({"code":"unauthorized"}),
             Some(600),
             Some("k"),
+            None,
         );
         assert!(cause.starts_with("clock skew"), "{cause}");
         assert!(cause.contains("600 s behind"), "{cause}");
@@ -1153,6 +1190,7 @@ mod tests {
             &json!({"code":"unauthorized"}),
             Some(3),
             Some("k"),
+            None,
         );
         assert!(cause.contains("opaque"), "{cause}");
         let cause = likely_cause(
@@ -1160,6 +1198,7 @@ mod tests {
             401,
             &json!({"code":401,"detail":{"reason":"timestamp"}}),
             Some(0),
+            None,
             None,
         );
         assert!(cause.contains("stale"), "{cause}");
@@ -1169,11 +1208,33 @@ mod tests {
             &json!({"code":"unknown_key"}),
             None,
             Some("key_x"),
+            None,
         );
         assert!(
             cause.contains("wrong key ID") && cause.contains("key_x"),
             "{cause}"
         );
+        // An opaque refusal of a signature that leaves out what auth-verify requires.
+        let cause = likely_cause(
+            SchemeArg::Rfc9421,
+            401,
+            &json!({"code":"unauthorized"}),
+            Some(0),
+            Some("k"),
+            uncovered_default(
+                Some(&rfc9421::parse_components("\"@method\" \"@path\"").unwrap()),
+                false,
+            ),
+        );
+        assert!(cause.contains("does not cover @target-uri"), "{cause}");
+        let all =
+            rfc9421::parse_components("\"@method\" \"@authority\" \"@path\" \"@query\"").unwrap();
+        assert_eq!(uncovered_default(Some(&all), false), None);
+        assert_eq!(
+            uncovered_default(Some(&all), true),
+            Some("content-digest (so the body is not signed)")
+        );
+        assert_eq!(uncovered_default(None, true), None);
     }
 
     #[test]
