@@ -547,6 +547,55 @@ fn profiles_choose_server_and_key_and_bad_ones_are_usage_errors() {
         "{}",
         gone.stderr
     );
+    // The admin key file itself: group-readable or not a key is refused before any request.
+    let loose = user.path("loose.pem");
+    online::openssl_ed25519(&loose);
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = user
+        .run(&[
+            "admin",
+            "--admin-key",
+            loose.to_str().unwrap(),
+            "partner",
+            "list",
+        ])
+        .expect_code(2);
+    assert!(run.one_line_error().contains("chmod 600"), "{}", run.stderr);
+    let garbage = user.path("garbage.pem");
+    online::write_private(
+        &garbage,
+        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    let run = user
+        .run(&[
+            "admin",
+            "--admin-key",
+            garbage.to_str().unwrap(),
+            "partner",
+            "list",
+        ])
+        .expect_code(2);
+    assert!(
+        run.one_line_error().contains("not a usable private key"),
+        "{}",
+        run.stderr
+    );
+    let rsa = user.path("rsa-admin.pem");
+    online::openssl_rsa(&rsa, false);
+    let run = user
+        .run(&[
+            "admin",
+            "--admin-key",
+            rsa.to_str().unwrap(),
+            "partner",
+            "list",
+        ])
+        .expect_code(2);
+    assert!(
+        run.one_line_error().contains("not an Ed25519 key"),
+        "{}",
+        run.stderr
+    );
     // A broken profiles file names the problem.
     let cfg = user.path("config/authctl/config.toml");
     std::fs::write(&cfg, "[profiles.local]\nurl = \"http://x\"\nsecret = 1\n").unwrap();

@@ -829,6 +829,20 @@ fn bad_inputs_exit_2_and_no_answer_exit_3() {
         ])
         .expect_code(2);
     run.one_line_error();
+    let run = t
+        .user
+        .run(&["request", &sessions, "-d", "@/nonexistent/body.json"])
+        .expect_code(2);
+    assert!(
+        run.one_line_error().contains("does not exist"),
+        "{}",
+        run.stderr
+    );
+    let run = t
+        .user
+        .run(&["request", &sessions, "--scheme", "jwt", "--client-id", "c"])
+        .expect_code(2);
+    assert!(run.one_line_error().contains("--secret"), "{}", run.stderr);
     // No server: exit 3; an error status that is not a refusal: exit 3 with the body printed.
     let port = online::free_port();
     let run = t
