@@ -347,7 +347,7 @@ fn actyx_text(bytes: &[u8]) -> Option<&str> {
 }
 
 /// Loads a public key: SPKI or PKCS#1 (PEM or DER), a JWK, the Smile Base64 form, the Actyx
-/// `"0"` text form, or a private key file (whose public half is taken, after the permission
+/// `"0"` text form (in a `*.pub` file; elsewhere that text is a private seed), or a private key file (whose public half is taken, after the permission
 /// check), so a key pair from `openssl genpkey` works wherever a public key is asked for.
 pub(crate) fn load_public_key(arg: &str, policy: KeyPermissions) -> CliResult<PublicKey> {
     let (bytes, origin) = match Source::parse_path(arg) {
@@ -359,6 +359,12 @@ pub(crate) fn load_public_key(arg: &str, policy: KeyPermissions) -> CliResult<Pu
         Source::Stdin => (read_stdin("public key")?, "stdin".to_owned()),
         Source::Literal(_) => unreachable_literal()?,
     };
+    // An Actyx "0..." text is the same shape for a seed and a public key. Taking a seed for a
+    // public key would print a secret as "public", so, as with ssh's id_ed25519 / .pub, only
+    // a `*.pub` file holds a public key; any other source is read as a private key.
+    if actyx_text(&bytes).is_some() && !origin.ends_with(".pub") {
+        return load_private_key(arg, policy).map(|loaded| loaded.key.public_key());
+    }
     if let Some(public) = parse_public_key(&bytes) {
         return Ok(public);
     }
