@@ -20,9 +20,6 @@
 //!
 //! Exit codes: 0 ok, 1 verification failed, 2 usage or input error, 3 network or server error.
 
-// Skeleton stage: helpers land before the commands that use them; removed when they do.
-#![allow(dead_code)]
-
 mod commands;
 mod context;
 mod error;

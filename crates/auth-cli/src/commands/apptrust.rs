@@ -421,7 +421,7 @@ fn manifest_verify(args: &ManifestVerifyArgs, ctx: &Ctx) -> CliResult {
         .field("mode", format!("{:?}", verified.mode()).to_lowercase())
         .styled(Style::Good, "manifest valid")
         .shown("app_id", verified.app_id().to_string())
-        .shown("version", verified.version());
+        .shown("app_version", verified.version());
     if let Some(dev) = verified.developer() {
         report = report.shown("developer", dev.to_text());
     }
