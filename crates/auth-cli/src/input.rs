@@ -303,25 +303,30 @@ pub(crate) struct LoadedKey {
 /// Loads a private key from a path, `@PATH`, `env:NAME` or `-`: PEM (PKCS#8, PKCS#1 or SEC1),
 /// DER, or the Actyx `"0"` text form of an Ed25519 seed.
 pub(crate) fn load_private_key(arg: &str, policy: KeyPermissions) -> CliResult<LoadedKey> {
-    let (bytes, origin) = match Source::parse_path(arg) {
+    let (bytes, origin, file) = match Source::parse_path(arg) {
         Source::File(path) => {
-            check_key_permissions(&path, policy)?;
-            (
-                Zeroizing::new(read_file(&path, "private key", MAX_KEY_FILE)?),
-                path.display().to_string(),
-            )
+            let bytes = Zeroizing::new(read_file(&path, "private key", MAX_KEY_FILE)?);
+            (bytes, path.display().to_string(), Some(path))
         }
         Source::Env(name) => (
             Zeroizing::new(read_env(&name, "private key")?),
             format!("env:{name}"),
+            None,
         ),
         Source::Stdin => (
             Zeroizing::new(read_stdin("private key")?),
             "stdin".to_owned(),
+            None,
         ),
         Source::Literal(_) => return Err(secret_in_argv("the private key")),
     };
     let key = parse_private_key(&bytes).map_err(|e| {
+        if parse_public_key(&bytes).is_some() {
+            return CliError::input(
+                format!("{origin} is a public key, but a private key is needed here"),
+                "pass the private key file of the pair",
+            );
+        }
         CliError::core_input(
             &format!("{origin} is not a usable private key"),
             &e,
@@ -329,6 +334,10 @@ pub(crate) fn load_private_key(arg: &str, policy: KeyPermissions) -> CliResult<L
              a public key will not do here",
         )
     })?;
+    // Checked once the file is known to hold a private key (ssh's rule for key files).
+    if let Some(path) = file {
+        check_key_permissions(&path, policy)?;
+    }
     Ok(LoadedKey { key, origin })
 }
 
