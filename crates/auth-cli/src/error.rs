@@ -13,8 +13,16 @@ pub(crate) enum ErrorKind {
     /// An input that could not be read or parsed: a file, a key, a token (exit 2).
     Input,
     /// The network failed: connection refused, DNS, timeout, TLS (exit 3).
+    #[allow(
+        dead_code,
+        reason = "raised by the server commands (request, admin, doctor)"
+    )]
     Network,
     /// The server answered with an error that is not a verdict on our input (exit 3).
+    #[allow(
+        dead_code,
+        reason = "raised by the server commands (request, admin, doctor)"
+    )]
     Server,
 }
 
@@ -81,11 +89,19 @@ impl CliError {
     }
 
     /// A network failure (exit 3).
+    #[allow(
+        dead_code,
+        reason = "raised by the server commands (request, admin, doctor)"
+    )]
     pub(crate) fn network(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self::new(ErrorKind::Network, message, hint)
     }
 
     /// A server-side failure (exit 3).
+    #[allow(
+        dead_code,
+        reason = "raised by the server commands (request, admin, doctor)"
+    )]
     pub(crate) fn server(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self::new(ErrorKind::Server, message, hint)
     }

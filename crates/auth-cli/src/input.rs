@@ -303,25 +303,30 @@ pub(crate) struct LoadedKey {
 /// Loads a private key from a path, `@PATH`, `env:NAME` or `-`: PEM (PKCS#8, PKCS#1 or SEC1),
 /// DER, or the Actyx `"0"` text form of an Ed25519 seed.
 pub(crate) fn load_private_key(arg: &str, policy: KeyPermissions) -> CliResult<LoadedKey> {
-    let (bytes, origin) = match Source::parse_path(arg) {
+    let (bytes, origin, file) = match Source::parse_path(arg) {
         Source::File(path) => {
-            check_key_permissions(&path, policy)?;
-            (
-                Zeroizing::new(read_file(&path, "private key", MAX_KEY_FILE)?),
-                path.display().to_string(),
-            )
+            let bytes = Zeroizing::new(read_file(&path, "private key", MAX_KEY_FILE)?);
+            (bytes, path.display().to_string(), Some(path))
         }
         Source::Env(name) => (
             Zeroizing::new(read_env(&name, "private key")?),
             format!("env:{name}"),
+            None,
         ),
         Source::Stdin => (
             Zeroizing::new(read_stdin("private key")?),
             "stdin".to_owned(),
+            None,
         ),
         Source::Literal(_) => return Err(secret_in_argv("the private key")),
     };
     let key = parse_private_key(&bytes).map_err(|e| {
+        if parse_public_key(&bytes).is_some() {
+            return CliError::input(
+                format!("{origin} is a public key, but a private key is needed here"),
+                "pass the private key file of the pair",
+            );
+        }
         CliError::core_input(
             &format!("{origin} is not a usable private key"),
             &e,
@@ -329,6 +334,10 @@ pub(crate) fn load_private_key(arg: &str, policy: KeyPermissions) -> CliResult<L
              a public key will not do here",
         )
     })?;
+    // Checked once the file is known to hold a private key (ssh's rule for key files).
+    if let Some(path) = file {
+        check_key_permissions(&path, policy)?;
+    }
     Ok(LoadedKey { key, origin })
 }
 
@@ -347,7 +356,7 @@ fn actyx_text(bytes: &[u8]) -> Option<&str> {
 }
 
 /// Loads a public key: SPKI or PKCS#1 (PEM or DER), a JWK, the Smile Base64 form, the Actyx
-/// `"0"` text form, or a private key file (whose public half is taken, after the permission
+/// `"0"` text form (in a `*.pub` file; elsewhere that text is a private seed), or a private key file (whose public half is taken, after the permission
 /// check), so a key pair from `openssl genpkey` works wherever a public key is asked for.
 pub(crate) fn load_public_key(arg: &str, policy: KeyPermissions) -> CliResult<PublicKey> {
     let (bytes, origin) = match Source::parse_path(arg) {
@@ -359,6 +368,12 @@ pub(crate) fn load_public_key(arg: &str, policy: KeyPermissions) -> CliResult<Pu
         Source::Stdin => (read_stdin("public key")?, "stdin".to_owned()),
         Source::Literal(_) => unreachable_literal()?,
     };
+    // An Actyx "0..." text is the same shape for a seed and a public key. Taking a seed for a
+    // public key would print a secret as "public", so, as with ssh's id_ed25519 / .pub, only
+    // a `*.pub` file holds a public key; any other source is read as a private key.
+    if actyx_text(&bytes).is_some() && !origin.ends_with(".pub") {
+        return load_private_key(arg, policy).map(|loaded| loaded.key.public_key());
+    }
     if let Some(public) = parse_public_key(&bytes) {
         return Ok(public);
     }

@@ -20,9 +20,6 @@
 //!
 //! Exit codes: 0 ok, 1 verification failed, 2 usage or input error, 3 network or server error.
 
-// Skeleton stage: helpers land before the commands that use them; removed when they do.
-#![allow(dead_code)]
-
 mod commands;
 mod context;
 mod error;
@@ -229,5 +226,44 @@ fn main() -> ExitCode {
             out.error(&err);
             ExitCode::from(err.kind().exit_code())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            let subs: Vec<_> = cmd
+                .get_subcommands()
+                .filter(|c| c.get_name() != "help")
+                .collect();
+            if subs.is_empty() {
+                let help = cmd
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if !help.contains("authctl ") {
+                    missing.push(path.clone());
+                }
+            }
+            for sub in subs {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "commands without an example: {missing:?}"
+        );
     }
 }

@@ -71,6 +71,10 @@ impl Output {
     }
 
     /// The `-v` count.
+    #[allow(
+        dead_code,
+        reason = "for commands that show more than one -v level (request)"
+    )]
     pub(crate) fn verbosity(&self) -> u8 {
         self.verbose
     }
@@ -224,10 +228,9 @@ impl Report {
 
     /// The JSON object: the envelope, then the fields.
     pub(crate) fn to_json(&self) -> Value {
-        let mut obj = envelope(&self.kind);
-        for (k, v) in &self.fields {
-            obj.insert(k.clone(), v.clone());
-        }
+        let mut obj = self.fields.clone();
+        // The envelope goes in last: a field can never replace `version` or `kind`.
+        obj.extend(envelope(&self.kind));
         Value::Object(obj)
     }
 
@@ -260,6 +263,14 @@ mod tests {
         assert_eq!(json["kind"], "keygen");
         assert_eq!(json["key_type"], "ed25519");
         assert_eq!(json["bits"], 256);
+        let clash = Report::new("x")
+            .field("version", "v0.0.1")
+            .field("kind", "y")
+            .to_json();
+        assert_eq!(
+            (clash["version"].as_u64(), clash["kind"].as_str()),
+            (Some(1), Some("x"))
+        );
     }
 
     #[test]

@@ -49,8 +49,8 @@ pub(crate) struct GenerateArgs {
 /// Arguments of `apikey check` and `apikey digest`.
 #[derive(Debug, Args)]
 pub(crate) struct KeyArgs {
-    /// The API key: @FILE, env:NAME or - (stdin); never the key itself.
-    key: String,
+    /// The API key: @FILE, env:NAME or - (stdin), never the key itself; default $AUTHCTL_API_KEY.
+    key: Option<String>,
     /// The issuer prefix of our own keys; keys with another prefix are treated as foreign.
     #[arg(long, default_value = "pa")]
     prefix: String,
@@ -101,7 +101,7 @@ fn generate(args: &GenerateArgs, ctx: &Ctx) -> CliResult {
 }
 
 fn check(args: &KeyArgs, ctx: &Ctx) -> CliResult {
-    let text = input::read_secret_text("API_KEY", &args.key)?;
+    let text = input::read_secret_or_env("API_KEY", args.key.as_deref(), "AUTHCTL_API_KEY")?;
     let ours = prefix(&args.prefix)?;
     match apikey::parse(text.trim(), &ours) {
         Ok(PresentedKey::Issued { env, .. }) => {
@@ -135,7 +135,7 @@ fn check(args: &KeyArgs, ctx: &Ctx) -> CliResult {
 }
 
 fn digest(args: &KeyArgs, ctx: &Ctx) -> CliResult {
-    let text = input::read_secret_text("API_KEY", &args.key)?;
+    let text = input::read_secret_or_env("API_KEY", args.key.as_deref(), "AUTHCTL_API_KEY")?;
     let ours = prefix(&args.prefix)?;
     let presented = apikey::parse(text.trim(), &ours).map_err(|e| {
         CliError::core_input(

@@ -60,9 +60,9 @@ pub(crate) struct SignArgs {
     /// The partner ID as issued (e.g. 085).
     #[arg(long)]
     partner_id: String,
-    /// The Smile API key: @FILE, env:NAME or - (never the key itself).
+    /// The Smile API key: @FILE, env:NAME or - (never the key itself); default $SMILE_API_KEY.
     #[arg(long, value_name = "SOURCE")]
-    api_key: String,
+    api_key: Option<String>,
     /// The timestamp text to sign (default: now, as the SDKs write it).
     #[arg(long)]
     timestamp: Option<String>,
@@ -77,9 +77,9 @@ pub(crate) struct VerifyArgs {
     /// The partner ID as sent.
     #[arg(long)]
     partner_id: String,
-    /// The Smile API key: @FILE, env:NAME or -.
+    /// The Smile API key: @FILE, env:NAME or -; default $SMILE_API_KEY.
     #[arg(long, value_name = "SOURCE")]
-    api_key: String,
+    api_key: Option<String>,
     /// The timestamp exactly as sent.
     #[arg(long)]
     timestamp: String,
@@ -183,9 +183,9 @@ pub(crate) fn run(cmd: SmileCommand, ctx: &Ctx) -> CliResult {
     }
 }
 
-fn smile_key(arg: &str) -> CliResult<SmileKey> {
-    let secret = input::read_secret("--api-key", arg)?;
-    SmileKey::new(&secret)
+fn smile_key(arg: Option<&str>) -> CliResult<SmileKey> {
+    let secret = input::read_secret_or_env("--api-key", arg, "SMILE_API_KEY")?;
+    SmileKey::new(secret.as_bytes())
         .map_err(|e| CliError::core_input("--api-key", &e, "pass the API key Smile issued"))
 }
 
@@ -197,7 +197,7 @@ fn policy(max_age: &str, max_skew: &str) -> CliResult<SmilePolicy> {
 }
 
 fn sign(args: &SignArgs, ctx: &Ctx) -> CliResult {
-    let key = smile_key(&args.api_key)?;
+    let key = smile_key(args.api_key.as_deref())?;
     let timestamp = args
         .timestamp
         .clone()
@@ -215,7 +215,7 @@ fn sign(args: &SignArgs, ctx: &Ctx) -> CliResult {
 }
 
 fn verify(args: &VerifyArgs, ctx: &Ctx) -> CliResult {
-    let key = smile_key(&args.api_key)?;
+    let key = smile_key(args.api_key.as_deref())?;
     let policy = policy(&args.max_age, &args.max_skew)?;
     let base = smile::signature_base(&args.partner_id, &args.timestamp);
     if args.print_signature_base && !ctx.out.is_json() {
