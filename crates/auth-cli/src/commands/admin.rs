@@ -484,7 +484,7 @@ impl Admin {
             ));
         }
         let auth = profile::admin_auth(&key, ctx)?;
-        let client = profile::http_client(auth, std::time::Duration::from_secs(30))?;
+        let client = profile::http_client(auth, profile::HTTP_TIMEOUT)?;
         ctx.out.verbose(
             1,
             format!(

@@ -13,7 +13,7 @@ use auth_core::keys::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm, Signin
 use auth_http::client::{AuthClient, ClientAuth, HttpSignatureAuth};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Examples shown under `authctl doctor --help`.
 pub(crate) const EXAMPLES: &str = "\
@@ -561,11 +561,11 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Ctx) -> CliResult {
     let admin_client = match &admin {
         Some(k) => Some(profile::http_client(
             profile::admin_auth(k, ctx)?,
-            Duration::from_secs(30),
+            profile::HTTP_TIMEOUT,
         )?),
         None => None,
     };
-    let plain = profile::http_client(Arc::new(profile::NoAuth), Duration::from_secs(30))?;
+    let plain = profile::http_client(Arc::new(profile::NoAuth), profile::HTTP_TIMEOUT)?;
     let question_client = admin_client.as_ref().unwrap_or(&plain);
     let rt = profile::runtime()?;
     let mut checks = Vec::new();

@@ -32,7 +32,7 @@ use std::time::Duration;
 pub(crate) const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 
 /// How long one HTTP exchange may take.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where the server and the admin key come from (shared by `admin`, `doctor` and `request`).
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -448,16 +448,6 @@ fn jwt_algorithm(args: &RequestArgs, key_type: Option<KeyType>) -> CliResult<jwt
     })
 }
 
-fn secret_text(
-    args: &RequestArgs,
-    flag_value: Option<&str>,
-    flag: &str,
-    env: &str,
-) -> CliResult<zeroize::Zeroizing<String>> {
-    let _ = args;
-    input::read_secret_or_env(flag, flag_value, env)
-}
-
 /// The Altalix order fields a partner chooses; the rest comes from flags and the clock.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -484,12 +474,8 @@ fn prepare(args: &RequestArgs, ctx: &Ctx, now: UnixTime) -> CliResult<Prepared> 
     match scheme {
         SchemeArg::None => {}
         SchemeArg::ApiKey => {
-            let key = secret_text(
-                args,
-                args.api_key.as_deref(),
-                "--api-key",
-                "AUTHCTL_API_KEY",
-            )?;
+            let key =
+                input::read_secret_or_env("--api-key", args.api_key.as_deref(), "AUTHCTL_API_KEY")?;
             let placement = match args.api_key_header {
                 ApiKeyHeaderArg::Bearer => ApiKeyPlacement::Bearer,
                 ApiKeyHeaderArg::XApiKey => ApiKeyPlacement::XApiKey,
@@ -526,12 +512,8 @@ fn prepare(args: &RequestArgs, ctx: &Ctx, now: UnixTime) -> CliResult<Prepared> 
         }
         SchemeArg::Qredo => {
             let key = load_key(args, ctx)?;
-            let api_key = secret_text(
-                args,
-                args.api_key.as_deref(),
-                "--api-key",
-                "AUTHCTL_API_KEY",
-            )?;
+            let api_key =
+                input::read_secret_or_env("--api-key", args.api_key.as_deref(), "AUTHCTL_API_KEY")?;
             let freshness = match args.qredo_nonce {
                 Some(n) => {
                     QredoFreshness::Nonce(std::sync::atomic::AtomicU64::new(n.saturating_sub(1)))
@@ -547,7 +529,8 @@ fn prepare(args: &RequestArgs, ctx: &Ctx, now: UnixTime) -> CliResult<Prepared> 
         }
         SchemeArg::Smile => {
             let partner = need(args.partner_id.as_deref(), "--partner-id ID", scheme)?;
-            let secret = secret_text(args, args.secret.as_deref(), "--secret", "AUTHCTL_SECRET")?;
+            let secret =
+                input::read_secret_or_env("--secret", args.secret.as_deref(), "AUTHCTL_SECRET")?;
             let placement = match args.smile_placement {
                 SmilePlacementArg::Headers => SmilePlacement::Headers,
                 SmilePlacementArg::Body => SmilePlacement::BodyFields,
@@ -578,7 +561,7 @@ fn prepare(args: &RequestArgs, ctx: &Ctx, now: UnixTime) -> CliResult<Prepared> 
                     jwt::JwtSigner::new(&key, alg, ctx.rng())
                 }
                 (None, _) => {
-                    let secret = secret_text(args, args.secret.as_deref(), "--secret", "AUTHCTL_SECRET")?;
+                    let secret = input::read_secret_or_env("--secret", args.secret.as_deref(), "AUTHCTL_SECRET")?;
                     let alg = jwt_algorithm(args, None)?;
                     HmacSecret::from_bytes(secret.as_bytes())
                         .and_then(|s| jwt::JwtSigner::hmac(&s, alg))
