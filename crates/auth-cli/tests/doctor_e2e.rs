@@ -206,3 +206,34 @@ fn doctor_checks_clock_key_registration_and_schemes() {
         .expect_code(3);
     run.one_line_error();
 }
+
+#[test]
+fn doctor_reads_the_route_table_scheme_by_scheme() {
+    let svc = Service::start_with_config(Some(
+        "[[auth.routes]]\npath = \"/orders\"\nschemes = [{ scheme = \"api_key\" }, { scheme = \"http_signature\" }]\n\
+         [[auth.routes]]\npath = \"/\"\nschemes = [{ scheme = \"smile\" }]\n",
+    ));
+    let admin = User::new();
+    admin.admin(&svc, &["bootstrap"]);
+    let schemes = |user: &User, path: &str| {
+        let run = user
+            .run(&["--json", "doctor", "--server", &svc.base, "--path", path])
+            .ok();
+        checks(&run.json())["schemes"].1.clone()
+    };
+    // An admin is told exactly, scheme by scheme.
+    assert_eq!(
+        schemes(&admin, "/orders"),
+        "/orders accepts: api_key, http_signature; does not accept: jwt, qredo, smile, altalix"
+    );
+    assert_eq!(
+        schemes(&admin, "/elsewhere"),
+        "/elsewhere accepts: smile; does not accept: api_key, http_signature, jwt, qredo, altalix"
+    );
+    // Anyone else learns what the refusals show, and is told the rest is unknown.
+    let partner = User::new();
+    let seen = schemes(&partner, "/orders");
+    let (accepted, rest) = seen.split_once(';').unwrap();
+    assert_eq!(accepted, "/orders accepts: api_key", "{seen}");
+    assert!(rest.contains("not accepted or not told"), "{seen}");
+}

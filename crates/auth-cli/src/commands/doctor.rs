@@ -486,6 +486,7 @@ fn scheme_probes(url: &str) -> Vec<Probe> {
 async fn check_schemes(base: &str, path: &str, client: &AuthClient) -> CliResult<Check> {
     let url = format!("{base}{path}");
     let mut accepted = Vec::new();
+    let mut refused = Vec::new();
     let mut unknown = Vec::new();
     for probe in scheme_probes(&url) {
         let name = probe.scheme;
@@ -501,8 +502,12 @@ async fn check_schemes(base: &str, path: &str, client: &AuthClient) -> CliResult
             .or_else(|| answer["error"]["code"].as_str());
         let status = answer["status"].as_u64();
         if answer.get("explain").is_some() {
+            // Explained: the server names the scheme it detected, or none when the route
+            // does not take this one.
             if detected.is_some() {
                 accepted.push(name);
+            } else {
+                refused.push(name);
             }
         } else if status == Some(400) || code == Some("malformed") {
             // A credential the route takes, read and found malformed.
@@ -519,7 +524,10 @@ async fn check_schemes(base: &str, path: &str, client: &AuthClient) -> CliResult
             accepted.join(", ")
         }
     );
-    if !unknown.is_empty() && accepted.len() < 6 {
+    if !refused.is_empty() {
+        message.push_str(&format!("; does not accept: {}", refused.join(", ")));
+    }
+    if !unknown.is_empty() {
         message.push_str(&format!(
             "; not accepted or not told ({}): the server explains refusals only to admins, so pass an admin key for a certain answer",
             unknown.join(", ")

@@ -90,10 +90,23 @@ pub struct Service {
 impl Service {
     /// Starts `auth-verify serve` on a fresh data directory.
     pub fn start() -> Self {
+        Self::start_with_config(None)
+    }
+
+    /// As [`Service::start`], with a TOML configuration file of this text.
+    pub fn start_with_config(config: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("auth-verify.toml");
+        if let Some(text) = config {
+            std::fs::write(&config_path, text).unwrap();
+        }
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("service.log")).unwrap();
-        let mut child = Command::new(auth_verify_bin())
+        let mut cmd = Command::new(auth_verify_bin());
+        if config.is_some() {
+            cmd.arg("--config").arg(&config_path);
+        }
+        let mut child = cmd
             .arg("serve")
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
