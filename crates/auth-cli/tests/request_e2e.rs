@@ -269,6 +269,12 @@ fn every_scheme_signs_a_real_request_that_auth_verify_accepts() {
     };
     assert_eq!(partner(&smile).as_deref(), Some("acme"), "{smile}");
     assert_eq!(smile["status"], 200);
+    // Smile signs timestamp || partner_id || "sid_request".
+    let signed = smile["signed"].as_str().unwrap();
+    assert!(
+        signed.ends_with(&format!("{}sid_request", t.smile_id)),
+        "{signed}"
+    );
     let order = r#"{"sell_currency":"EUR","buy_currency":"ETH","address":"0x52908400098527886E0F7030069857D2E4169EE7","sell_amount":"100"}"#;
     let alt = t
         .user
@@ -681,6 +687,61 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
     );
 
     // A wrong API key: exit 1.
+    // Every scheme's refusal is exit 1: Smile and JWT with a wrong secret, Altalix signed by
+    // another key, Qredo with another key.
+    let wrong = t.user.path("wrong.secret");
+    online::write_private(&wrong, b"not-the-secret-not-the-secret-not-the-secret\n");
+    let envoy = t.svc.url("/forward-auth/envoy/orders");
+    t.user
+        .run(&[
+            "request",
+            &envoy,
+            "--scheme",
+            "smile",
+            "--partner-id",
+            &t.smile_id,
+            "--secret",
+            &at(&wrong),
+        ])
+        .expect_code(1);
+    with(&[
+        "--scheme",
+        "jwt",
+        "--client-id",
+        "acme-client",
+        "--secret",
+        &at(&wrong),
+    ])
+    .expect_code(1);
+    let other_rsa = t.user.path("other-rsa.pem");
+    online::openssl_rsa(&other_rsa, false);
+    let order = r#"{"sell_currency":"EUR","buy_currency":"ETH","address":"0x1","buy_amount":"1"}"#;
+    t.user
+        .run(&[
+            "request",
+            &envoy,
+            "--scheme",
+            "altalix",
+            "--key",
+            &s(&other_rsa),
+            "--key-id",
+            &t.altalix_key_id,
+            "--partner-id",
+            "acme",
+            "--altalix-order",
+            order,
+        ])
+        .expect_code(1);
+    with(&[
+        "--scheme",
+        "qredo",
+        "--key",
+        &s(&other_rsa),
+        "--api-key",
+        &at(&t.qredo_key),
+    ])
+    .expect_code(1);
+
     // A revoked API key: exit 1, and the server does not say why (opaque).
     let old = t.user.path("old.key");
     let issued = t.user.admin(
