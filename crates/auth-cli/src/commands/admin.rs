@@ -312,7 +312,7 @@ pub(crate) enum KeyCommand {
         #[arg(long, value_enum)]
         purpose: KeyPurposeArg,
         /// The algorithm the key is bound to (RFC 9421 names such as ed25519, rsa-pss-sha512,
-        /// or JOSE names such as RS256) [default: from the key type and purpose].
+        /// or JOSE names such as RS256) (default: from the key type and purpose).
         #[arg(long)]
         algorithm: Option<String>,
         /// For jwt: the clientId tokens carry.
@@ -350,7 +350,7 @@ pub(crate) enum SecretCommand {
         /// The kind.
         #[arg(long, value_enum)]
         kind: SecretKindArg,
-        /// For jwt-hs256: the clientId tokens carry [default: the generated key ID].
+        /// For jwt-hs256: the clientId tokens carry (default: the generated key ID).
         #[arg(long)]
         client_id: Option<String>,
         #[command(flatten)]
@@ -449,7 +449,7 @@ pub(crate) enum ProfileCommand {
         /// The server's base URL.
         #[arg(long)]
         url: String,
-        /// Its admin key file [default: the per-user default key].
+        /// Its admin key file (default: the per-user default key).
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
         /// Use it when no profile is named.

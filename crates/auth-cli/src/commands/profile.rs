@@ -37,14 +37,14 @@ pub(crate) const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Where the server and the admin key come from (shared by `admin`, `doctor` and `request`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct ServerArgs {
-    /// Base URL of auth-verify [default: the profile's url, else http://127.0.0.1:8080].
+    /// Base URL of auth-verify (default: the profile's url, else http://127.0.0.1:8080).
     #[arg(long, env = "AUTHCTL_SERVER", value_name = "URL", global = true)]
     pub(crate) server: Option<String>,
     /// A profile of the profiles file ($XDG_CONFIG_HOME/authctl/config.toml or AUTHCTL_CONFIG).
     #[arg(long, env = "AUTHCTL_PROFILE", value_name = "NAME", global = true)]
     pub(crate) profile: Option<String>,
-    /// The admin's Ed25519 private key [default: the profile's key, else
-    /// $XDG_CONFIG_HOME/authctl/admin.key, created on first use].
+    /// The admin's Ed25519 private key (default: the profile's key, else
+    /// $XDG_CONFIG_HOME/authctl/admin.key, created on first use).
     #[arg(long, env = "AUTHCTL_ADMIN_KEY", value_name = "FILE", global = true)]
     pub(crate) admin_key: Option<PathBuf>,
 }

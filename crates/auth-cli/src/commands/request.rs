@@ -124,7 +124,7 @@ pub(crate) enum SmilePlacementArg {
 pub(crate) struct RequestArgs {
     /// The URL to call.
     url: String,
-    /// HTTP method [default: GET, or POST with --data].
+    /// HTTP method (default: GET, or POST with --data).
     #[arg(short = 'X', long)]
     method: Option<String>,
     /// A header field, "Name: value"; repeatable.
@@ -142,22 +142,22 @@ pub(crate) struct RequestArgs {
     /// The key ID the server registered the key under (rfc9421 keyid, altalix key_id, jwt kid).
     #[arg(long, visible_alias = "keyid")]
     key_id: Option<String>,
-    /// The API key (api-key, qredo): @FILE, env:NAME or - [default: env AUTHCTL_API_KEY].
+    /// The API key (api-key, qredo): @FILE, env:NAME or - (default: env AUTHCTL_API_KEY).
     #[arg(long, value_name = "SOURCE")]
     api_key: Option<String>,
     /// Where the API key goes.
     #[arg(long, value_enum, default_value_t = ApiKeyHeaderArg::Bearer)]
     api_key_header: ApiKeyHeaderArg,
     /// The shared secret (jwt HS256 client secret, smile key): @FILE, env:NAME or -
-    /// [default: env AUTHCTL_SECRET].
+    /// (default: env AUTHCTL_SECRET).
     #[arg(long, value_name = "SOURCE")]
     secret: Option<String>,
     /// The algorithm (rfc9421: ed25519, ecdsa-p256-sha256, rsa-pss-sha512, rsa-v1_5-sha256;
-    /// jwt: RS256, PS256, ES256, EdDSA, HS256, ...) [default: from the key].
+    /// jwt: RS256, PS256, ES256, EdDSA, HS256, ...) (default: from the key).
     #[arg(long)]
     alg: Option<String>,
     /// rfc9421: the covered components as in Signature-Input, e.g. '"@method" "@path"'
-    /// [default: "@method" "@authority" "@path" "@query", and "content-digest" with a body].
+    /// (default: "@method" "@authority" "@path" "@query", and "content-digest" with a body).
     #[arg(long, value_name = "LIST")]
     components: Option<String>,
     /// rfc9421: add `expires` = created + this duration (30s, 5m).
@@ -189,7 +189,7 @@ pub(crate) struct RequestArgs {
     /// Seconds to wait for the answer.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
-    /// With --explain: the auth-verify to ask [default: the request URL's origin]; its admin
+    /// With --explain: the auth-verify to ask (default: the request URL's origin); its admin
     /// key, when one is configured, signs the question so live credentials are explained too.
     #[command(flatten)]
     server: ServerArgs,
