@@ -155,6 +155,25 @@ fn setup() -> Setup {
     }
 }
 
+impl Setup {
+    /// `authctl GLOBAL... request SESSIONS -H 'content-type: application/json' -d BODY EXTRA...`
+    /// as `user`: a POST to the session endpoint, which takes API keys, RFC 9421, Qredo, JWT.
+    fn session(&self, user: &User, global: &[&str], extra: &[&str]) -> online::Run {
+        let url = self.svc.url("/api/auth/sessions");
+        let mut args: Vec<&str> = global.to_vec();
+        args.extend([
+            "request",
+            url.as_str(),
+            "-H",
+            "content-type: application/json",
+            "-d",
+            SESSION_BODY.as_str(),
+        ]);
+        args.extend_from_slice(extra);
+        user.run(&args)
+    }
+}
+
 fn at(p: &Path) -> String {
     format!("@{}", p.display())
 }
@@ -178,18 +197,10 @@ fn every_scheme_signs_a_real_request_that_auth_verify_accepts() {
     let t = setup();
     let sessions = t.svc.url("/api/auth/sessions");
     let post = |extra: &[&str]| {
-        let mut args = vec![
-            "request",
-            "-X",
-            "POST",
-            &sessions,
-            "-H",
-            "content-type: application/json",
-            "-d",
-            SESSION_BODY.as_str(),
-        ];
-        args.extend_from_slice(extra);
-        let run = t.user.run(&args).ok();
+        // -X POST is implied by -d; said here as a curl user would.
+        let mut all = vec!["-X", "POST"];
+        all.extend_from_slice(extra);
+        let run = t.session(&t.user, &[], &all).ok();
         let body: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         assert!(
             body["access_token"].as_str().is_some_and(|t| t.len() > 20),
@@ -310,22 +321,18 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
     let t = setup();
     let sessions = t.svc.url("/api/auth/sessions");
     let run = t
-        .user
-        .run(&[
-            "-v",
-            "request",
-            &sessions,
-            "-H",
-            "content-type: application/json",
-            "-d",
-            SESSION_BODY.as_str(),
-            "--scheme",
-            "rfc9421",
-            "--key",
-            &s(&t.ed_key),
-            "--key-id",
-            &t.ed_key_id,
-        ])
+        .session(
+            &t.user,
+            &["-v"],
+            &[
+                "--scheme",
+                "rfc9421",
+                "--key",
+                &s(&t.ed_key),
+                "--key-id",
+                &t.ed_key_id,
+            ],
+        )
         .ok();
     assert!(run.stderr.contains("> POST "), "{}", run.stderr);
     assert!(run.stderr.contains("\"@method\": POST"), "{}", run.stderr);
@@ -375,22 +382,18 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
 
     let secret = std::fs::read_to_string(&t.jwt_secret).unwrap();
     let run = t
-        .user
-        .run(&[
-            "-v",
-            "request",
-            &sessions,
-            "-H",
-            "content-type: application/json",
-            "-d",
-            SESSION_BODY.as_str(),
-            "--scheme",
-            "jwt",
-            "--client-id",
-            "acme-client",
-            "--secret",
-            &at(&t.jwt_secret),
-        ])
+        .session(
+            &t.user,
+            &["-v"],
+            &[
+                "--scheme",
+                "jwt",
+                "--client-id",
+                "acme-client",
+                "--secret",
+                &at(&t.jwt_secret),
+            ],
+        )
         .ok();
     assert!(
         run.stderr.contains("\"clientId\":\"acme-client\""),
@@ -401,22 +404,18 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
     assert!(run.stderr.contains("Bearer [redacted]"), "{}", run.stderr);
 
     let run = t
-        .user
-        .run(&[
-            "-v",
-            "request",
-            &sessions,
-            "-H",
-            "content-type: application/json",
-            "-d",
-            SESSION_BODY.as_str(),
-            "--scheme",
-            "qredo",
-            "--key",
-            &s(&t.rsa_key),
-            "--api-key",
-            &at(&t.qredo_key),
-        ])
+        .session(
+            &t.user,
+            &["-v"],
+            &[
+                "--scheme",
+                "qredo",
+                "--key",
+                &s(&t.rsa_key),
+                "--api-key",
+                &at(&t.qredo_key),
+            ],
+        )
         .ok();
     // Qredo signs timestamp || URL || body.
     assert!(
@@ -430,21 +429,7 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
 fn refusals_exit_1_and_name_the_most_likely_cause() {
     let t = setup();
     let sessions = t.svc.url("/api/auth/sessions");
-    let base = [
-        "request",
-        "-X",
-        "POST",
-        sessions.as_str(),
-        "-H",
-        "content-type: application/json",
-        "-d",
-        SESSION_BODY.as_str(),
-    ];
-    let with = |extra: &[&str]| {
-        let mut args: Vec<&str> = base.to_vec();
-        args.extend_from_slice(extra);
-        t.user.run(&args)
-    };
+    let with = |extra: &[&str]| t.session(&t.user, &[], extra);
     // Clock skew, measured from the server's Date: signing ten minutes in the past.
     let past = (std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -453,23 +438,18 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
         - 600)
         .to_string();
     let run = t
-        .user
-        .run(&[
-            "--now",
-            &past,
-            "request",
-            &sessions,
-            "-H",
-            "content-type: application/json",
-            "-d",
-            SESSION_BODY.as_str(),
-            "--scheme",
-            "rfc9421",
-            "--key",
-            &s(&t.ed_key),
-            "--key-id",
-            &t.ed_key_id,
-        ])
+        .session(
+            &t.user,
+            &["--now", &past],
+            &[
+                "--scheme",
+                "rfc9421",
+                "--key",
+                &s(&t.ed_key),
+                "--key-id",
+                &t.ed_key_id,
+            ],
+        )
         .expect_code(1);
     let line = run.one_line_error().to_owned();
     assert!(line.contains("clock skew"), "{line}");
@@ -482,23 +462,18 @@ fn refusals_exit_1_and_name_the_most_likely_cause() {
         + 60)
         .to_string();
     let run = t
-        .user
-        .run(&[
-            "--now",
-            &future,
-            "request",
-            &sessions,
-            "-H",
-            "content-type: application/json",
-            "-d",
-            SESSION_BODY.as_str(),
-            "--scheme",
-            "qredo",
-            "--key",
-            &s(&t.rsa_key),
-            "--api-key",
-            &at(&t.qredo_key),
-        ])
+        .session(
+            &t.user,
+            &["--now", &future],
+            &[
+                "--scheme",
+                "qredo",
+                "--key",
+                &s(&t.rsa_key),
+                "--api-key",
+                &at(&t.qredo_key),
+            ],
+        )
         .expect_code(1);
     assert!(
         run.one_line_error().contains("ahead of the server's clock"),
