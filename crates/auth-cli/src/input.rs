@@ -303,25 +303,41 @@ pub(crate) struct LoadedKey {
 /// Loads a private key from a path, `@PATH`, `env:NAME` or `-`: PEM (PKCS#8, PKCS#1 or SEC1),
 /// DER, or the Actyx `"0"` text form of an Ed25519 seed.
 pub(crate) fn load_private_key(arg: &str, policy: KeyPermissions) -> CliResult<LoadedKey> {
-    let (bytes, origin, file) = match Source::parse_path(arg) {
+    let (bytes, origin, file) = read_key(arg, "private key")?;
+    private_from_bytes(&bytes, origin, file.as_deref(), policy)
+}
+
+/// Reads a key argument once: its bytes (wiped on drop), a name for messages, and the file.
+fn read_key(arg: &str, what: &str) -> CliResult<(Zeroizing<Vec<u8>>, String, Option<PathBuf>)> {
+    Ok(match Source::parse_path(arg) {
         Source::File(path) => {
-            let bytes = Zeroizing::new(read_file(&path, "private key", MAX_KEY_FILE)?);
+            let bytes = Zeroizing::new(read_file(&path, what, MAX_KEY_FILE)?);
             (bytes, path.display().to_string(), Some(path))
         }
         Source::Env(name) => (
-            Zeroizing::new(read_env(&name, "private key")?),
+            Zeroizing::new(read_env(&name, what)?),
             format!("env:{name}"),
             None,
         ),
-        Source::Stdin => (
-            Zeroizing::new(read_stdin("private key")?),
-            "stdin".to_owned(),
-            None,
-        ),
-        Source::Literal(_) => return Err(secret_in_argv("the private key")),
-    };
-    let key = parse_private_key(&bytes).map_err(|e| {
-        if parse_public_key(&bytes).is_some() {
+        Source::Stdin => (Zeroizing::new(read_stdin(what)?), "stdin".to_owned(), None),
+        Source::Literal(_) => {
+            return Err(CliError::usage(
+                "a key must be a path",
+                "pass PATH, @PATH, env:NAME or -",
+            ));
+        }
+    })
+}
+
+/// Parses a private key read from `origin`, then applies the permission check to its file.
+fn private_from_bytes(
+    bytes: &[u8],
+    origin: String,
+    file: Option<&Path>,
+    policy: KeyPermissions,
+) -> CliResult<LoadedKey> {
+    let key = parse_private_key(bytes).map_err(|e| {
+        if parse_public_key(bytes).is_some() {
             return CliError::input(
                 format!("{origin} is a public key, but a private key is needed here"),
                 "pass the private key file of the pair",
@@ -336,7 +352,7 @@ pub(crate) fn load_private_key(arg: &str, policy: KeyPermissions) -> CliResult<L
     })?;
     // Checked once the file is known to hold a private key (ssh's rule for key files).
     if let Some(path) = file {
-        check_key_permissions(&path, policy)?;
+        check_key_permissions(path, policy)?;
     }
     Ok(LoadedKey { key, origin })
 }
@@ -359,38 +375,22 @@ fn actyx_text(bytes: &[u8]) -> Option<&str> {
 /// `"0"` text form (in a `*.pub` file; elsewhere that text is a private seed), or a private key file (whose public half is taken, after the permission
 /// check), so a key pair from `openssl genpkey` works wherever a public key is asked for.
 pub(crate) fn load_public_key(arg: &str, policy: KeyPermissions) -> CliResult<PublicKey> {
-    let (bytes, origin) = match Source::parse_path(arg) {
-        Source::File(path) => (
-            read_file(&path, "public key", MAX_KEY_FILE)?,
-            path.display().to_string(),
-        ),
-        Source::Env(name) => (read_env(&name, "public key")?, format!("env:{name}")),
-        Source::Stdin => (read_stdin("public key")?, "stdin".to_owned()),
-        Source::Literal(_) => unreachable_literal()?,
-    };
+    let (bytes, origin, file) = read_key(arg, "public key")?;
     // An Actyx "0..." text is the same shape for a seed and a public key. Taking a seed for a
     // public key would print a secret as "public", so, as with ssh's id_ed25519 / .pub, only
     // a `*.pub` file holds a public key; any other source is read as a private key.
-    if actyx_text(&bytes).is_some() && !origin.ends_with(".pub") {
-        return load_private_key(arg, policy).map(|loaded| loaded.key.public_key());
-    }
-    if let Some(public) = parse_public_key(&bytes) {
+    let actyx_private = actyx_text(&bytes).is_some() && !origin.ends_with(".pub");
+    if !actyx_private && let Some(public) = parse_public_key(&bytes) {
         return Ok(public);
     }
-    // Maybe a private key: take its public half, but only after the same permission check.
-    if parse_private_key(&bytes).is_ok() {
-        return load_private_key(arg, policy).map(|loaded| loaded.key.public_key());
+    // A private key: its public half, after the same permission check.
+    if actyx_private || parse_private_key(&bytes).is_ok() {
+        return private_from_bytes(&bytes, origin, file.as_deref(), policy)
+            .map(|loaded| loaded.key.public_key());
     }
     Err(CliError::input(
         format!("{origin} is not a public key authctl can read"),
         "pass an SPKI or PKCS#1 PEM/DER, a JWK, a Smile Base64 key, an Actyx \"0...\" key, or a private key file",
-    ))
-}
-
-fn unreachable_literal() -> CliResult<(Vec<u8>, String)> {
-    Err(CliError::usage(
-        "a key must be a path",
-        "pass PATH, @PATH, env:NAME or -",
     ))
 }
 

@@ -304,3 +304,51 @@ fn keys_made_by_openssl_work_for_pubkey_and_fingerprint() {
         );
     }
 }
+
+#[test]
+fn keys_can_come_from_stdin_or_the_environment_once() {
+    let dir = tempdir();
+    let d = dir.path();
+    ok(d, &["keygen", "--type", "ed25519", "-o", "k.pem"]);
+    let pem = fs::read(d.join("k.pem")).unwrap();
+    let pem_text = String::from_utf8(pem.clone()).unwrap();
+    let from_file = ok(d, &["pubkey", "k.pem"]);
+    let stdin = common::run_with(d, &["pubkey", "-"], Some(&pem), &[]);
+    assert_eq!((stdin.code, &stdin.stdout), (0, &from_file), "{stdin:?}");
+    let env = common::run_with(d, &["pubkey", "env:KEY"], None, &[("KEY", &pem_text)]);
+    assert_eq!((env.code, &env.stdout), (0, &from_file), "{env:?}");
+    let signed = common::run_with(
+        d,
+        &[
+            "rfc9421",
+            "sign",
+            "--key",
+            "-",
+            "--url",
+            "https://a.example/",
+        ],
+        Some(&pem),
+        &[],
+    );
+    assert_eq!(signed.code, 0, "{signed:?}");
+    // Two inputs cannot both come from stdin.
+    ok(d, &["keygen", "-o", "rsa.pem"]);
+    let rsa = fs::read(d.join("rsa.pem")).unwrap();
+    let r = common::run_with(
+        d,
+        &[
+            "qredo",
+            "sign",
+            "--key",
+            "-",
+            "--url",
+            "https://a.example/",
+            "--body",
+            "-",
+        ],
+        Some(&rsa),
+        &[],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(common::one_error_line(&r).contains("stdin was already used"));
+}

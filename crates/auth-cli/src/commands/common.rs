@@ -5,7 +5,7 @@ use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::input;
 use crate::output::Report;
-use auth_core::keys::{HmacSecret, SignatureAlgorithm, SigningKey, VerifyingKey};
+use auth_core::keys::{HmacSecret, PublicKey, SignatureAlgorithm, SigningKey, VerifyingKey};
 use base64::Engine as _;
 use std::io::Write;
 use std::time::Duration;
@@ -17,6 +17,15 @@ pub(crate) fn signing_key(
     alg: SignatureAlgorithm,
 ) -> CliResult<SigningKey> {
     let loaded = input::load_private_key(key_arg, ctx.key_permissions)?;
+    bind_signing_key(ctx, &loaded, alg)
+}
+
+/// Binds a loaded private key to `alg`.
+pub(crate) fn bind_signing_key(
+    ctx: &Ctx,
+    loaded: &input::LoadedKey,
+    alg: SignatureAlgorithm,
+) -> CliResult<SigningKey> {
     ctx.out.verbose(
         1,
         format!(
@@ -41,7 +50,16 @@ pub(crate) fn verifying_key(
     alg: SignatureAlgorithm,
 ) -> CliResult<VerifyingKey> {
     let public = input::load_public_key(key_arg, ctx.key_permissions)?;
-    VerifyingKey::new(&public, alg).map_err(|e| {
+    bind_verifying_key(&public, key_arg, alg)
+}
+
+/// Binds a loaded public key to `alg`.
+pub(crate) fn bind_verifying_key(
+    public: &PublicKey,
+    key_arg: &str,
+    alg: SignatureAlgorithm,
+) -> CliResult<VerifyingKey> {
+    VerifyingKey::new(public, alg).map_err(|e| {
         CliError::core_input(
             &format!("{key_arg} cannot verify {alg:?}"),
             &e,

@@ -218,7 +218,7 @@ fn sign(args: &SignArgs, ctx: &Ctx) -> CliResult {
         (Some(path), None) => {
             let loaded = input::load_private_key(path, ctx.key_permissions)?;
             let alg = requested.unwrap_or_else(|| default_alg(loaded.key.key_type()));
-            common::signing_key(ctx, path, alg)?
+            common::bind_signing_key(ctx, &loaded, alg)?
         }
         (None, None) => {
             return Err(CliError::usage(
@@ -353,7 +353,7 @@ fn verify(args: &VerifyArgs, ctx: &Ctx) -> CliResult {
         (Some(path), None) => {
             let public = input::load_public_key(path, ctx.key_permissions)?;
             let alg = requested.unwrap_or_else(|| default_alg(public.key_type()));
-            common::verifying_key(ctx, path, alg)?
+            common::bind_verifying_key(&public, path, alg)?
         }
         (None, None) => {
             return Err(CliError::usage(
