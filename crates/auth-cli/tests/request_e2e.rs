@@ -414,9 +414,11 @@ fn verbose_shows_what_was_signed_and_never_a_secret() {
                 &s(&t.rsa_key),
                 "--api-key",
                 &at(&t.qredo_key),
+                "--explain",
             ],
         )
         .ok();
+    assert!(run.stderr.contains("nothing to explain"), "{}", run.stderr);
     // Qredo signs timestamp || URL || body.
     assert!(
         run.stderr.contains(&format!("{sessions}{}", *SESSION_BODY)),

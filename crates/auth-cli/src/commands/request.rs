@@ -992,6 +992,11 @@ pub(crate) fn run(args: RequestArgs, ctx: &Ctx) -> CliResult {
     let explanation = if refused && args.explain {
         Some(rt.block_on(explain(&args, ctx, &sent))?)
     } else {
+        if args.explain {
+            ctx.out.note(format!(
+                "explain: nothing to explain, the server did not refuse the credential ({status})"
+            ));
+        }
         None
     };
 
