@@ -196,6 +196,31 @@ fn read_message(m: &HttpMessageArgs) -> CliResult<OwnedMessage> {
     })
 }
 
+impl OwnedMessage {
+    /// The header fields as the borrowed pairs auth-core reads.
+    fn pairs(&self) -> Vec<(&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+/// The request auth-core signs or verifies, borrowed from the command line's parts.
+fn build_request<'a>(
+    m: &'a HttpMessageArgs,
+    pairs: &'a [(&'a str, &'a str)],
+    body: &'a [u8],
+) -> CliResult<Request<'a>> {
+    Request::new(
+        &m.method,
+        target(&m.url)?,
+        Headers::new(pairs),
+        Body::from_bytes(body),
+    )
+    .map_err(|e| CliError::core_input("the request", &e, "check --method and the headers"))
+}
+
 fn target(url: &str) -> CliResult<TargetUri<'_>> {
     TargetUri::parse(url).map_err(|e| {
         CliError::core_input(
@@ -291,18 +316,8 @@ fn sign(args: &SignArgs, ctx: &Ctx) -> CliResult {
     if args.include_alg {
         spec = spec.alg_parameter(AlgParameter::Include);
     }
-    let pairs: Vec<(&str, &str)> = msg
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let req = Request::new(
-        &args.message.method,
-        target(&args.message.url)?,
-        Headers::new(&pairs),
-        Body::from_bytes(&msg.body),
-    )
-    .map_err(|e| CliError::core_input("the request", &e, "check --method and the headers"))?;
+    let pairs = msg.pairs();
+    let req = build_request(&args.message, &pairs, &msg.body)?;
     let message = Message::Request(&req);
     let fail = |e: auth_core::Error| {
         CliError::core_input(
@@ -375,18 +390,8 @@ fn verify(args: &VerifyArgs, ctx: &Ctx) -> CliResult {
             policy = policy.require(c);
         }
     }
-    let pairs: Vec<(&str, &str)> = msg
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let req = Request::new(
-        &args.message.method,
-        target(&args.message.url)?,
-        Headers::new(&pairs),
-        Body::from_bytes(&msg.body),
-    )
-    .map_err(|e| CliError::core_input("the request", &e, "check --method and the headers"))?;
+    let pairs = msg.pairs();
+    let req = build_request(&args.message, &pairs, &msg.body)?;
     let message = Message::Request(&req);
     let parsed = rfc9421::parse(&message, &policy).map_err(|e| {
         CliError::core_input(
