@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod apikey;
+pub mod audit;
 pub mod content_digest;
 pub mod credential;
 pub mod encoding;

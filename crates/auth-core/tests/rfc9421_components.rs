@@ -1004,3 +1004,26 @@ fn ecdsa_twin_signature_has_the_same_replay_identifier() {
     let (_, id_c) = replay_id(&later.signature_input, &later.signature);
     assert_ne!(id_a, id_c);
 }
+
+#[test]
+fn component_lists_parse_as_written_in_signature_input() {
+    use auth_core::scheme::rfc9421::parse_components;
+    let want = vec![
+        Component::method(),
+        Component::target_uri(),
+        Component::field("content-digest").unwrap().sf().unwrap(),
+        Component::query_param("a"),
+    ];
+    let text = r#""@method" "@target-uri" "content-digest";sf "@query-param";name="a""#;
+    assert_eq!(parse_components(text).unwrap(), want);
+    assert_eq!(parse_components(&format!("({text})")).unwrap(), want);
+    for bad in [
+        "@method",
+        r#""@nope""#,
+        r#"("@method");created=1"#,
+        r#""a" x"#,
+        r#""X-Upper""#,
+    ] {
+        assert!(parse_components(bad).is_err(), "{bad}");
+    }
+}

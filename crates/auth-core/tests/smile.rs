@@ -29,6 +29,20 @@ fn protocols_vector_reproduces_exactly() {
 }
 
 #[test]
+fn signature_base_is_what_the_hmac_covers() {
+    let v = vector();
+    let base = smile::signature_base(&s(&v, "partner_id"), &s(&v, "timestamp"));
+    assert_eq!(base, b"2022-04-03T21:31:47.296Z085sid_request");
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, s(&v, "api_key").as_bytes()),
+        &base,
+    );
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(tag.as_ref());
+    assert_eq!(b64, s(&v, "signature"));
+}
+
+#[test]
 fn protocols_vector_verifies_at_its_time_from_headers_and_body() {
     let v = vector();
     let key = SmileKey::new(s(&v, "api_key").as_bytes()).unwrap();

@@ -90,6 +90,17 @@ impl SmileKey {
     }
 }
 
+/// The bytes the Signature method's HMAC covers: `timestamp || partner_id || "sid_request"`
+/// (for tools that show what was signed; [`SmileKey::sign`] streams the same bytes).
+pub fn signature_base(partner_id: &str, timestamp: &str) -> Vec<u8> {
+    [
+        timestamp.as_bytes(),
+        partner_id.as_bytes(),
+        SIGNED_SUFFIX.as_bytes(),
+    ]
+    .concat()
+}
+
 /// JavaScript's `Date.prototype.toISOString`: always three fraction digits and `Z`.
 pub fn sdk_timestamp(t: UnixTime) -> String {
     let text = t.to_rfc3339();

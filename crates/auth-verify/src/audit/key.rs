@@ -4,10 +4,8 @@
 //! reads) so an operator can verify a log offline.
 
 use super::AuditError;
-use super::entry::hex;
 use ring::rand::SystemRandom;
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
-use sha2::{Digest, Sha256};
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -16,8 +14,8 @@ use zeroize::Zeroizing;
 
 /// File name of the private key in the data directory.
 pub const SERVICE_KEY_FILE: &str = "service.key";
-/// File name of the public key next to it.
-pub const SERVICE_PUB_FILE: &str = "service.pub";
+/// File name of the public key next to it (auth-core's audit verifier names it too).
+pub use auth_core::audit::verify::SERVICE_PUB_FILE;
 
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow.
 const ED25519_SPKI_PREFIX: [u8; 12] = [
@@ -97,9 +95,9 @@ impl ServiceKey {
     }
 }
 
-/// Hex SHA-256 of the raw public key.
+/// Hex SHA-256 of the raw public key, as checkpoints name it.
 pub(crate) fn fingerprint(public: &[u8; 32]) -> String {
-    hex(&Sha256::digest(public))
+    auth_core::audit::entry::key_fingerprint(public)
 }
 
 /// `public` as an SPKI `PUBLIC KEY` PEM.
@@ -130,13 +128,6 @@ pub(crate) fn parse_public(bytes: &[u8]) -> Option<[u8; 32]> {
         .strip_prefix(&ED25519_SPKI_PREFIX[..])?
         .try_into()
         .ok()
-}
-
-/// Whether `sig` is the key's signature over `msg`.
-pub(crate) fn verifies(public: &[u8; 32], msg: &[u8], sig: &[u8]) -> bool {
-    UnparsedPublicKey::new(&ED25519, public)
-        .verify(msg, sig)
-        .is_ok()
 }
 
 /// Reads the key file's PEM into PKCS#8 DER; `None` when there is no file.

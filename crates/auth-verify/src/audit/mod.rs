@@ -125,10 +125,16 @@ pub enum AuditEvent {
     Admin(AdminRecord),
 }
 
-impl DecisionRecord {
+/// Builds a [`DecisionRecord`] (defined in auth-core, beside the log format) from the layer's
+/// decision.
+pub trait FromDecision {
     /// The record of the layer's `decision`: references only (credential references name
     /// bearer keys by digest).
-    pub fn from_decision(decision: &Decision<'_>) -> Self {
+    fn from_decision(decision: &Decision<'_>) -> Self;
+}
+
+impl FromDecision for DecisionRecord {
+    fn from_decision(decision: &Decision<'_>) -> Self {
         Self {
             outcome: match decision.outcome {
                 Outcome::Accepted => DecisionOutcome::Accepted,

@@ -467,6 +467,27 @@ fn tag_of<'a>(entry: &sf::Member<'a>) -> Option<std::borrow::Cow<'a, str>> {
     entry.param("tag").and_then(sf::Bare::as_string)
 }
 
+/// Parses a list of covered component identifiers written as in `Signature-Input`, with or
+/// without the parentheses: `"@method" "@target-uri" "content-digest";sf` (for tools that
+/// take the components a person wants signed).
+pub fn parse_components(text: &str) -> Result<Vec<Component>> {
+    let trimmed = text.trim();
+    let list = if trimmed.starts_with('(') {
+        format!("c={trimmed}")
+    } else {
+        format!("c=({trimmed})")
+    };
+    let members = parse_dict(&list, "the component list")?;
+    match members.as_slice() {
+        [only] if only.inner_list && only.params.is_empty() => {
+            only.items.iter().map(Component::from_raw).collect()
+        }
+        _ => Err(Error::malformed(
+            "the component list must be quoted identifiers such as \"@method\" \"content-digest\"",
+        )),
+    }
+}
+
 /// Every signature label in the message's `Signature-Input`, in order.
 pub fn labels(msg: &Message<'_>) -> Result<Vec<String>> {
     let mut buf = String::new();
