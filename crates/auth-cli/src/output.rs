@@ -48,7 +48,7 @@ pub(crate) struct Output {
     verbose: u8,
 }
 
-/// `NO_COLOR` (https://no-color.org): present and not empty disables colour.
+/// `NO_COLOR` (<https://no-color.org>): present and not empty disables colour.
 fn no_color_env() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
