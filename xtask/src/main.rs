@@ -176,7 +176,13 @@ fn ci_steps(s: &mut Steps) -> Result {
                 // --show-output: conformance tests print their vector counts.
                 .args(["test", "--workspace", "--locked", "--", "--show-output"])
                 .env("PA_INTEROP_PYTHON", &python)
-                .env("PA_INTEROP_NODE_PATH", &node_path),
+                .env("PA_INTEROP_NODE_PATH", &node_path)
+                // authctl's end-to-end tests start the service binary this same build made
+                // (auth-verify's integration tests need it), instead of building their own.
+                .env(
+                    "AUTH_VERIFY_BIN",
+                    target_dir().join("debug").join("auth-verify"),
+                ),
         )
     })?;
     s.step("doc", || {
