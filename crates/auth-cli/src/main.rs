@@ -14,7 +14,8 @@
 //! - `commands::keys` (`keygen`, `pubkey`, `fingerprint`), `commands::apikey`,
 //!   `commands::qredo`, `commands::rfc9421`, `commands::altalix`, `commands::smile`,
 //!   `commands::jwt`, `commands::apptrust`, `commands::audit`, `commands::completions`:
-//!   offline commands. (cli-a)
+//!   offline commands; `commands::common`: key binding, bodies, headers, durations and
+//!   `--print-signature-base` shared by the signing commands. (cli-a)
 //! - `commands::request`, `commands::admin`, `commands::doctor`: commands that talk to a
 //!   server over HTTP. (cli-b)
 //!

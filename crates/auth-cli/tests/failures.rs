@@ -442,3 +442,50 @@ fn no_colour_without_a_terminal_even_when_asked_for_nothing() {
     let r = run_with(d, &["fingerprint", "nowhere"], None, &[("NO_COLOR", "")]);
     assert!(!r.stderr.contains('\x1b'), "{r:?}");
 }
+
+/// Runs `authctl args` on a pseudo-terminal (util-linux `script`) and returns what it showed.
+fn on_a_terminal(dir: &std::path::Path, args: &str, no_color: bool) -> Option<String> {
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "util-linux script is needed in CI"
+        );
+        eprintln!("SKIP: /usr/bin/script (util-linux) is not installed");
+        return None;
+    }
+    let mut cmd = std::process::Command::new("/usr/bin/script");
+    cmd.args([
+        "-qec",
+        &format!("{} {args}", env!("CARGO_BIN_EXE_authctl")),
+        "/dev/null",
+    ])
+    .current_dir(dir)
+    .stdin(std::process::Stdio::null())
+    .env_remove("NO_COLOR");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd.output().unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let dir = tempdir();
+    let d = dir.path();
+    ok(d, &["keygen", "--type", "ed25519", "-o", "k.pem"]);
+    let Some(coloured) = on_a_terminal(d, "fingerprint nowhere.pem", false) else {
+        return;
+    };
+    assert!(coloured.contains("\x1b[31merror:"), "{coloured:?}");
+    let plain = on_a_terminal(d, "fingerprint nowhere.pem", true).unwrap();
+    assert!(
+        plain.contains("error:") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    let flag = on_a_terminal(d, "--no-color pubkey k.pem --format jwk", false).unwrap();
+    assert!(
+        flag.contains("\"kty\"") && !flag.contains('\x1b'),
+        "{flag:?}"
+    );
+}

@@ -995,3 +995,164 @@ fn api_keys_generate_check_and_digest_as_auth_core_defines_them() {
     );
     assert_eq!(r.code, 0, "{r:?}");
 }
+
+#[test]
+fn less_common_flags_do_what_they_say() {
+    let dir = tempdir();
+    let d = dir.path();
+    // keygen -o - writes the key itself to stdout and nothing else.
+    let r = run(d, &["keygen", "--type", "ed25519", "-o", "-"]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.starts_with("-----BEGIN PRIVATE KEY-----")
+            && r.stdout.trim_end().ends_with("-----END PRIVATE KEY-----")
+    );
+    write_private(d, "ed.pem", r.stdout.as_bytes());
+    // Qredo with x-nonce instead of x-timestamp.
+    rsa_pair(d);
+    let v = json(
+        d,
+        &[
+            "qredo", "sign", "--key", "k.pem", "--url", URL, "--nonce", "42",
+        ],
+    );
+    assert_eq!(v["headers"]["x-nonce"], "42");
+    let sign = v["headers"]["x-sign"].as_str().unwrap();
+    ok(
+        d,
+        &[
+            "qredo",
+            "verify",
+            "--public-key",
+            "k.pub",
+            "--url",
+            URL,
+            "--nonce",
+            "42",
+            "--sign",
+            sign,
+        ],
+    );
+    fails(
+        d,
+        &[
+            "qredo",
+            "verify",
+            "--public-key",
+            "k.pub",
+            "--url",
+            URL,
+            "--nonce",
+            "43",
+            "--sign",
+            sign,
+        ],
+        1,
+    );
+    // RFC 9421: a required component that the signature does not cover.
+    let headers = ok(
+        d,
+        &[
+            "rfc9421",
+            "sign",
+            "--key",
+            "ed.pem",
+            "--url",
+            URL,
+            "-H",
+            "X-Request-Id: 7",
+        ],
+    );
+    fs::write(d.join("h.txt"), format!("{headers}\nX-Request-Id: 7\n")).unwrap();
+    ok(
+        d,
+        &[
+            "rfc9421",
+            "verify",
+            "--key",
+            "ed.pem",
+            "--url",
+            URL,
+            "--headers",
+            "@h.txt",
+        ],
+    );
+    let line = fails(
+        d,
+        &[
+            "rfc9421",
+            "verify",
+            "--key",
+            "ed.pem",
+            "--url",
+            URL,
+            "--headers",
+            "@h.txt",
+            "--require",
+            "\"x-request-id\"",
+        ],
+        1,
+    );
+    assert!(line.contains("x-request-id"), "{line}");
+    let covered = ok(
+        d,
+        &[
+            "rfc9421",
+            "sign",
+            "--key",
+            "ed.pem",
+            "--url",
+            URL,
+            "-H",
+            "X-Request-Id: 7",
+            "--components",
+            "\"@method\" \"@target-uri\" \"x-request-id\"",
+        ],
+    );
+    fs::write(d.join("h2.txt"), format!("{covered}\nX-Request-Id: 7\n")).unwrap();
+    ok(
+        d,
+        &[
+            "rfc9421",
+            "verify",
+            "--key",
+            "ed.pem",
+            "--url",
+            URL,
+            "--headers",
+            "@h2.txt",
+            "--require",
+            "\"x-request-id\"",
+        ],
+    );
+    // JWT audiences.
+    write_private(d, "s.bin", &[5u8; 32]);
+    let token = ok(
+        d,
+        &[
+            "jwt",
+            "mint",
+            "--secret",
+            "@s.bin",
+            "--client-id",
+            "c",
+            "--aud",
+            "rates",
+        ],
+    );
+    fs::write(d.join("t.txt"), token.trim()).unwrap();
+    ok(
+        d,
+        &[
+            "jwt", "verify", "@t.txt", "--secret", "@s.bin", "--aud", "rates",
+        ],
+    );
+    fails(
+        d,
+        &[
+            "jwt", "verify", "@t.txt", "--secret", "@s.bin", "--aud", "orders",
+        ],
+        1,
+    );
+    fails(d, &["jwt", "verify", "@t.txt", "--secret", "@s.bin"], 1);
+}

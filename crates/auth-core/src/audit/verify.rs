@@ -484,4 +484,22 @@ mod tests {
         let e = verify_log("t", public, torn.as_bytes()).error.unwrap();
         assert_eq!((e.line, e.problem), (6, Problem::TornTail));
     }
+
+    proptest::proptest! {
+        /// Any bytes, and any single-byte change of a good log: no panic, and a changed log
+        /// never verifies as the original did (same entries and checkpoints, no error).
+        #[test]
+        fn arbitrary_and_mutated_logs_never_panic(noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400), at in 0usize..10_000, byte in proptest::prelude::any::<u8>()) {
+            let (good, public) = log();
+            let _ = verify_log("t", public, &noise).to_string();
+            let mut bad = good.clone();
+            let i = at % bad.len();
+            proptest::prop_assume!(bad[i] != byte);
+            bad[i] = byte;
+            let original = verify_log("t", public, &good);
+            let mutated = verify_log("t", public, &bad);
+            proptest::prop_assert!(mutated.error.is_some() || mutated.warnings != original.warnings || mutated.entries != original.entries,
+                "a change at byte {} went unnoticed: {}", i, mutated);
+        }
+    }
 }
