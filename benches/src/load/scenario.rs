@@ -1003,7 +1003,7 @@ mod tests {
             },
             cases,
             baseline_rate: Some(10_000),
-            forward_baseline_rate: None,
+            forward_baseline_rate: Some(9_500),
             peak_rss_bytes: Some(rss),
             goals: vec![],
         }
@@ -1031,14 +1031,24 @@ mod tests {
         );
         r.judge();
         let verdicts: Vec<Option<bool>> = r.goals.iter().map(|g| g.pass).collect();
-        // API key 90% passes, JWT 89% fails, RSA at exactly 80% passes, p99s were not
-        // measured, 65 MiB fails.
+        // Against /healthz: API key 90% passes, JWT 89% fails; against the public
+        // forward-auth check (9,500): both pass (95%, 94%); RSA at exactly 80% passes, p99s
+        // were not measured, 65 MiB fails.
         assert_eq!(
             verdicts,
-            vec![Some(true), Some(false), Some(true), None, None, Some(false)]
+            vec![
+                Some(true),
+                Some(false),
+                Some(true),
+                Some(true),
+                Some(true),
+                None,
+                None,
+                Some(false)
+            ]
         );
         let table = r.to_markdown();
-        assert!(table.contains("| API key | 9000 | 90% |"), "{table}");
+        assert!(table.contains("| API key | 9000 | 90% | 95% |"), "{table}");
         assert!(table.contains("**FAIL**"), "{table}");
     }
 
