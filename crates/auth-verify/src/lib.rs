@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod openapi;
 pub mod ops;
 pub mod registry;
+pub mod replay_redis;
 pub mod sealed;
 pub mod service_keys;
 pub mod store;
