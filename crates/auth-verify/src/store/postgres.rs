@@ -96,9 +96,9 @@ impl PostgresStore {
                 "the PostgreSQL schema name {schema:?} is not a lower-case identifier"
             )));
         }
-        let mut config: tokio_postgres::Config = url.parse().map_err(|_| {
-            StoreError::Unavailable("the PostgreSQL URL cannot be parsed".into())
-        })?;
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|_| StoreError::Unavailable("the PostgreSQL URL cannot be parsed".into()))?;
         let ms = deadline.as_millis().max(1);
         let mut options = config.get_options().unwrap_or_default().to_owned();
         options.push_str(&format!(
@@ -343,8 +343,7 @@ fn material_kind(material: &StoredMaterial) -> StoreResult<String> {
 }
 
 // `COLLATE "C"`: byte order, as SQLite sorts, whatever the database's locale.
-const PARTNER_QUERY: &str =
-    "SELECT id, name, status, allowed_origins, created_at FROM partners";
+const PARTNER_QUERY: &str = "SELECT id, name, status, allowed_origins, created_at FROM partners";
 
 fn partner_from(row: &Row) -> StoreResult<PartnerRecord> {
     let id: String = get(row, 0)?;
@@ -560,7 +559,11 @@ async fn regenerate(
     insert_credential(tx, schema, replacement).await
 }
 
-async fn upsert_meta(client: &(impl GenericClient + Sync), key: &str, value: &[u8]) -> StoreResult<()> {
+async fn upsert_meta(
+    client: &(impl GenericClient + Sync),
+    key: &str,
+    value: &[u8],
+) -> StoreResult<()> {
     client
         .execute(
             "INSERT INTO meta (key, value) VALUES ($1, $2)
