@@ -4,6 +4,7 @@
 //! same suite (`suite.rs`). Secrets arrive already sealed ([`crate::sealed`]): a store never
 //! sees a plaintext secret or API key.
 
+pub mod postgres;
 pub mod sqlite;
 #[cfg(any(test, feature = "store-suite"))]
 pub mod suite;
