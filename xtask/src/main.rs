@@ -16,6 +16,7 @@ const PIP_PACKAGES: &[&str] = &[
     "http-message-signatures",
     "requests",
     "cbor2",
+    "prometheus-client",
 ];
 /// npm packages the interop tests drive.
 const NPM_PACKAGES: &[&str] = &["jsonwebtoken", "jose"];

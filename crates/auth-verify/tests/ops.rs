@@ -139,16 +139,22 @@ fn check_with_python(text: &str) {
                 'auth_store_errors': 'counter', 'auth_requests_in_flight': 'gauge'}\n\
         missing = {k: v for k, v in want.items() if fams.get(k) != v}\n\
         assert not missing, (missing, fams)\n";
-    let probe = Command::new("python3")
+    // `cargo xtask ci` installs prometheus-client into the interop Python.
+    let python = std::env::var_os("PA_INTEROP_PYTHON").unwrap_or_else(|| "python3".into());
+    let probe = Command::new(&python)
         .args(["-c", "import prometheus_client"])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs a Python with prometheus_client (cargo xtask ci installs it into PA_INTEROP_PYTHON)"
+        );
         eprintln!(
-            "skipped: python3 with prometheus_client not installed (pip install prometheus-client)"
+            "SKIPPED: python with prometheus_client not installed (pip install prometheus-client, or run cargo xtask ci)"
         );
         return;
     }
-    let mut child = Command::new("python3")
+    let mut child = Command::new(&python)
         .args(["-c", script])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,6 +1,7 @@
 //! The registry behind one trait: partners, credentials (API key digests, public keys, sealed
 //! secrets), usage counters, the admin list and app-trust state. The embedded SQLite store
-//! implements it here; a later store (PostgreSQL) implements the same trait and passes the
+//! implements it here, the PostgreSQL store (`postgres.rs`, for many instances; not yet
+//! selectable from the service's configuration) implements the same trait and passes the
 //! same suite (`suite.rs`). Secrets arrive already sealed ([`crate::sealed`]): a store never
 //! sees a plaintext secret or API key.
 
